@@ -1,0 +1,139 @@
+//! The command line as the user types it: clap definitions and nothing else.
+//!
+//! These types are the low argument layer (ripgrep's `LowArgs`): they say what was typed
+//! and validate only syntax. `commands` turns them into what a command needs and nothing
+//! after that sees clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0  clean (warnings allowed)
+  1  findings: validation errors
+  2  kiln could not do its job: usage, configuration, I/O, git";
+
+/// kiln: a static compiler for GitOps repositories.
+///
+/// It checks a repository of Kustomize bases and overlays, image build folders, SOPS
+/// secrets and CODEOWNERS, without network access.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if kiln was started in DIR (the project root, or a folder inside it).
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub dir: Option<PathBuf>,
+
+    /// Output format of results and diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
+    pub format: Format,
+
+    /// When to colour diagnostics (`auto` honours NO_COLOR and whether stderr is a terminal).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Say more about what kiln does.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Number of threads (default: one per core).
+    #[arg(long, value_name = "N", global = true)]
+    pub jobs: Option<usize>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: rustc-style diagnostics and plain tables.
+    Human,
+    /// For machines: one JSON document on stdout (see the README for its structure).
+    Json,
+}
+
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the repository: layout, images, plaintext secrets, CODEOWNERS.
+    Check(CheckArgs),
+    /// Print the CODEOWNERS owners of paths.
+    Owners(OwnersArgs),
+    /// List the container images an environment needs built.
+    Images(ImagesArgs),
+}
+
+/// Which version of the repository to read.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Read what is staged in the git index instead of the work tree.
+    #[arg(long, conflicts_with = "rev")]
+    pub staged: bool,
+
+    /// Read this commit (any git revision) instead of the work tree.
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+}
+
+/// `kiln check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Where to read the repository from.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Check only these environments' apps (repeatable; default all).
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+}
+
+/// `kiln owners`.
+#[derive(Debug, Args)]
+pub struct OwnersArgs {
+    /// Where to read CODEOWNERS from.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Read paths from standard input, one per line (in addition to PATH arguments).
+    #[arg(long)]
+    pub stdin: bool,
+
+    /// Repository-relative paths; they need not exist.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+}
+
+/// `kiln images`.
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Where to read the repository from.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// The environment whose apps' images to list.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+
+    /// Also say whether each build context changed since this revision, and report tags
+    /// reused with different build contexts.
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
+}

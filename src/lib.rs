@@ -1,0 +1,18 @@
+//! kiln: a static compiler for GitOps repositories.
+//!
+//! The code follows the data, `discover -> load -> render -> secrets -> validate -> emit
+//! -> diff`; this version has the stages that check a repository. See ARCHITECTURE.md
+//! for the map of modules and the invariants they keep.
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod codeowners;
+pub mod commands;
+pub mod diagnostics;
+pub mod discover;
+pub mod fs;
+pub mod load;
+pub mod project;
+pub mod validate;
+pub mod yaml;

@@ -1,0 +1,225 @@
+//! The typed documents a kiln project is configured with: `kiln.yaml` ([`Project`]) and
+//! `build/<image>/vars.yaml` ([`ImageVars`]).
+//!
+//! The Rust types here are the single source of truth: their JSON Schemas are generated
+//! from them with schemars into `schemas/` (a test fails when the checked-in files are
+//! stale), and documents are checked against those checked-in schemas before they are
+//! deserialised, so a user sees the same rules the schema publishes, with file and line.
+//! This module owns the shape and the defaults; it does not read files (see `load`).
+
+use std::sync::LazyLock;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::diagnostics::{Code, Diagnostic};
+use crate::yaml::Node;
+
+/// The name of the project configuration file at the project root.
+pub const PROJECT_FILE: &str = "kiln.yaml";
+
+/// `kiln.yaml`: the project configuration (`apiVersion: kiln.dev/v1alpha1`, `kind: Project`).
+///
+/// Every field is optional; an absent file means all defaults.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "kiln project configuration (kiln.yaml)")]
+pub struct Project {
+    /// The version of this document's schema.
+    pub api_version: ApiVersion,
+    /// Always `Project`.
+    pub kind: ProjectKind,
+    /// Container images built from `apps/base/<app>/build/<image>/`.
+    #[serde(default)]
+    pub images: ImagesConfig,
+    /// CODEOWNERS rules kiln enforces.
+    #[serde(default)]
+    pub codeowners: CodeownersConfig,
+}
+
+impl Default for Project {
+    fn default() -> Project {
+        Project {
+            api_version: ApiVersion::V1Alpha1,
+            kind: ProjectKind::Project,
+            images: ImagesConfig::default(),
+            codeowners: CodeownersConfig::default(),
+        }
+    }
+}
+
+/// The schema version of `kiln.yaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum ApiVersion {
+    /// The first version; fields may still change.
+    #[serde(rename = "kiln.dev/v1alpha1")]
+    V1Alpha1,
+}
+
+/// The kind of a `kiln.yaml` document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum ProjectKind {
+    /// A kiln project.
+    Project,
+}
+
+/// Configuration of the images a project builds.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImagesConfig {
+    /// Registries whose images the project builds itself (for example `registry.lan`).
+    /// Every image a manifest references under one of them must have a build folder
+    /// whose vars.yaml declares that name and tag.
+    #[serde(default)]
+    pub registries: Vec<String>,
+}
+
+/// CODEOWNERS rules kiln enforces beyond GitHub's own.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CodeownersConfig {
+    /// Every app folder (`apps/base/<app>`, `apps/<env>/<app>`) must be owned by a rule
+    /// that is more specific than a catch-all such as `*`. Default: true.
+    #[serde(default = "yes")]
+    pub require_app_owners: bool,
+}
+
+impl Default for CodeownersConfig {
+    fn default() -> CodeownersConfig {
+        CodeownersConfig {
+            require_app_owners: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `build/<image>/vars.yaml`: the name and tag of the image a build folder produces.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "kiln image build variables (build/<image>/vars.yaml)")]
+pub struct ImageVars {
+    /// The image's repository name, without registry or tag (for example `web`).
+    #[schemars(regex(
+        pattern = r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+    ))]
+    pub image_name: String,
+    /// The image's tag (for example `"1.4.2"`). Quote it: an unquoted `1.10` is a number.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"))]
+    pub image_tag: String,
+}
+
+/// The JSON Schema of `kiln.yaml` as generated from [`Project`], pretty-printed.
+pub fn project_schema_json() -> String {
+    pretty(&schemars::schema_for!(Project))
+}
+
+/// The JSON Schema of `vars.yaml` as generated from [`ImageVars`], pretty-printed.
+pub fn vars_schema_json() -> String {
+    pretty(&schemars::schema_for!(ImageVars))
+}
+
+fn pretty(schema: &schemars::Schema) -> String {
+    // A schemars schema is a JSON value; serialising it cannot fail.
+    let mut s = serde_json::to_string_pretty(schema).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The checked-in schemas, compiled once. Checking against the files users see (rather
+/// than the generated text) keeps kiln and its published schema from drifting apart; the
+/// staleness test keeps the files equal to the generated ones.
+static PROJECT_VALIDATOR: LazyLock<Option<jsonschema::Validator>> =
+    LazyLock::new(|| compile(include_str!("../schemas/kiln.schema.json")));
+static VARS_VALIDATOR: LazyLock<Option<jsonschema::Validator>> =
+    LazyLock::new(|| compile(include_str!("../schemas/vars.schema.json")));
+
+fn compile(schema: &str) -> Option<jsonschema::Validator> {
+    let value: serde_json::Value = serde_json::from_str(schema).ok()?;
+    jsonschema::validator_for(&value).ok()
+}
+
+/// Checks a parsed `kiln.yaml` against its schema and deserialises it.
+///
+/// Every violation is a diagnostic with code [`Code::InvalidProject`] pointing at the
+/// offending node.
+pub fn project_from_yaml(path: &str, node: &Node) -> Result<Project, Vec<Diagnostic>> {
+    from_yaml(
+        path,
+        node,
+        &PROJECT_VALIDATOR,
+        Code::InvalidProject,
+        "see schemas/kiln.schema.json for the fields kiln.yaml accepts",
+    )
+}
+
+/// Checks a parsed `vars.yaml` against its schema and deserialises it.
+pub fn vars_from_yaml(path: &str, node: &Node) -> Result<ImageVars, Vec<Diagnostic>> {
+    from_yaml(
+        path,
+        node,
+        &VARS_VALIDATOR,
+        Code::InvalidVars,
+        "vars.yaml holds exactly `image_name` and `image_tag`, both strings (quote the tag)",
+    )
+}
+
+fn from_yaml<T: DeserializeOwned>(
+    path: &str,
+    node: &Node,
+    validator: &LazyLock<Option<jsonschema::Validator>>,
+    code: Code,
+    hint: &str,
+) -> Result<T, Vec<Diagnostic>> {
+    let instance = node.to_json();
+    let Some(validator) = validator.as_ref() else {
+        // The schemas are compiled into the binary and tested; this is unreachable unless
+        // the build is broken, so say so instead of pretending the document is fine.
+        return Err(vec![
+            Diagnostic::new(code, "kiln's built-in schema does not compile").in_file(path),
+        ]);
+    };
+    let diags: Vec<Diagnostic> = validator
+        .iter_errors(&instance)
+        .map(|err| {
+            let pointer = err.instance_path().to_string();
+            let mut at = node.find_pointer(&pointer).unwrap_or(node);
+            // Point an unknown field at its key rather than at the whole mapping.
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                err.kind()
+                && let Some(first) = unexpected.first()
+                && let Some((key, _)) = at
+                    .as_map()
+                    .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(first.as_str())))
+            {
+                at = key;
+            }
+            let field = if pointer.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " at `{}`",
+                    pointer.trim_start_matches('/').replace('/', ".")
+                )
+            };
+            Diagnostic::new(code, format!("invalid {path}{field}: {err}"))
+                .in_file(path)
+                .at(crate::diagnostics::Span::from(at.span))
+                .hint(hint)
+        })
+        .collect();
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    serde_json::from_value(instance).map_err(|err| {
+        vec![
+            Diagnostic::new(code, format!("invalid {path}: {err}"))
+                .in_file(path)
+                .at(crate::diagnostics::Span::from(node.span))
+                .hint(hint),
+        ]
+    })
+}
