@@ -49,18 +49,22 @@ impl Default for Project {
     }
 }
 
-/// The schema version of `kiln.yaml`.
+/// The schema version of `kiln.yaml`: `kiln.dev/v1alpha1`, the first version, whose
+/// fields may still change.
+// Variants carry no doc comments on purpose: schemars turns documented variants into a
+// `oneOf` of constants, whose validation message ("not valid under any of the schemas")
+// says much less than the plain `enum` it emits otherwise ("is not one of ...").
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum ApiVersion {
-    /// The first version; fields may still change.
     #[serde(rename = "kiln.dev/v1alpha1")]
     V1Alpha1,
 }
 
-/// The kind of a `kiln.yaml` document.
+/// The kind of a `kiln.yaml` document: always `Project`.
+#[allow(missing_docs)] // See `ApiVersion`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum ProjectKind {
-    /// A kiln project.
     Project,
 }
 

@@ -85,11 +85,19 @@ pub fn run(
             .count();
         writeln!(
             err,
-            "kiln check: {} apps in {} environments, {} bases: ok",
-            apps,
-            repo.envs.len(),
-            repo.bases.len(),
+            "kiln check: {}, {}, {}: ok",
+            plural(apps, "app"),
+            plural(repo.envs.len(), "environment"),
+            plural(repo.bases.len(), "base"),
         )?;
     }
     Ok(status)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }

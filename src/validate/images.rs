@@ -154,6 +154,8 @@ pub fn check(
     }
 
     let (uses, diags) = effective_uses(loader, repo);
+    // With a manifest unreadable, "no manifest uses this image" cannot be known.
+    let all_manifests_read = diags.is_empty();
     out.extend(diags);
 
     // Which roots to judge: every selected overlay, and every base (an unused base is
@@ -222,7 +224,7 @@ pub fn check(
         .collect();
     used.sort_unstable();
     used.dedup();
-    for img in &built {
+    for img in built.iter().filter(|_| all_manifests_read) {
         let name = img.vars.image_name.as_str();
         let is_used = used
             .iter()

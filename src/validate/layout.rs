@@ -81,10 +81,21 @@ pub fn check(loader: &Loader<'_>, repo: &Repo, opts: &Options) -> Vec<Diagnostic
         check_paths(loader, repo, k, &mut out);
     }
 
-    // Symlinks that dangle or leave the repository, even where nothing names them.
+    // Symlinks that dangle or leave the repository, even where nothing names them (those
+    // a kustomization names were reported at the line naming them).
+    let named: std::collections::BTreeSet<&str> = repo
+        .kustomizations
+        .values()
+        .flat_map(|k| k.refs.iter())
+        .filter_map(|r| match &r.target {
+            Target::BadSymlink(p) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect();
     for entry in fs.files() {
         if entry.kind == EntryKind::Symlink
             && entry.path.starts_with("apps/")
+            && !named.contains(entry.path.as_str())
             && let Err(err) = fs.resolve(&entry.path)
         {
             out.push(

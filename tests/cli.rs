@@ -1,0 +1,376 @@
+//! End-to-end tests of the `kiln` binary on repositories built in temporary directories:
+//! the three sources (`--staged`, `--rev`, the work tree), the example repository, the
+//! `owners` and `images` commands, and bad input that cannot be committed as a fixture
+//! (unreadable files, an oversized CODEOWNERS, a corrupt object database).
+//!
+//! Git runs hermetically: no global or system configuration, a fixed identity and date.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Runs kiln in `dir` with `args`, optionally feeding `stdin`.
+fn kiln(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.arg("-C")
+        .arg(dir)
+        .arg("--color")
+        .arg("never")
+        .args(args);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("kiln binary runs");
+    let mut input = child.stdin.take().expect("stdin is piped");
+    input
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("kiln finishes")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("kiln exits normally")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `git` in `dir`, isolated from the user's configuration, with a fixed identity and date.
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .args(["-c", "user.name=kiln", "-c", "user.email=kiln@example.org"])
+        .args(["-c", "init.defaultBranch=main", "-c", "core.autocrlf=false"])
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?} failed");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir(from) {
+        let rel = entry.strip_prefix(from).expect("walked below from");
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().expect("has a parent")).expect("mkdir");
+        std::fs::copy(&entry, &dest).expect("copy");
+    }
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(walkdir(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// A committed git repository holding the clean fixture, with `secret-decrypted/` ignored.
+fn clean_repo() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_dir(
+        &Path::new(MANIFEST_DIR).join("testdata/check/clean/repo"),
+        tmp.path(),
+    );
+    std::fs::write(tmp.path().join(".gitignore"), "secret-decrypted/\n").expect("write");
+    git(tmp.path(), &["init", "-q"]);
+    git(tmp.path(), &["add", "-A"]);
+    git(tmp.path(), &["commit", "-q", "-m", "init"]);
+    tmp
+}
+
+const DEPLOYMENT: &str = "apps/base/shop/deploy/deployment.yaml";
+
+fn edit(dir: &Path, path: &str, from: &str, to: &str) {
+    let p = dir.join(path);
+    let text = std::fs::read_to_string(&p).expect("read");
+    assert!(text.contains(from), "{path} contains {from}");
+    std::fs::write(&p, text.replace(from, to)).expect("write");
+}
+
+#[test]
+fn the_example_repository_is_clean() {
+    let o = kiln(Path::new(MANIFEST_DIR), &["check"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("6 apps, 2 environments, 3 bases: ok"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn staged_sees_a_staged_change_the_work_tree_no_longer_has() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    edit(dir, DEPLOYMENT, "shop:1.0.0", "shop:6.6.6");
+    git(dir, &["add", DEPLOYMENT]);
+    edit(dir, DEPLOYMENT, "shop:6.6.6", "shop:1.0.0");
+
+    let staged = kiln(dir, &["check", "--staged"], None);
+    assert_eq!(code(&staged), 1, "{}", stderr(&staged));
+    assert!(stderr(&staged).contains("KLN0121"), "{}", stderr(&staged));
+    assert!(stderr(&staged).contains("registry.lan/shop:6.6.6"));
+
+    let worktree = kiln(dir, &["check"], None);
+    assert_eq!(code(&worktree), 0, "{}", stderr(&worktree));
+}
+
+#[test]
+fn staged_ignores_an_unstaged_change() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    edit(dir, DEPLOYMENT, "shop:1.0.0", "shop:6.6.6");
+
+    let staged = kiln(dir, &["check", "--staged"], None);
+    assert_eq!(code(&staged), 0, "{}", stderr(&staged));
+    let worktree = kiln(dir, &["check"], None);
+    assert_eq!(code(&worktree), 1, "{}", stderr(&worktree));
+    assert!(stderr(&worktree).contains("KLN0121"));
+}
+
+#[test]
+fn rev_reads_an_older_commit() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    edit(dir, DEPLOYMENT, "shop:1.0.0", "shop:6.6.6");
+    git(dir, &["commit", "-q", "-am", "break the tag"]);
+    assert_eq!(code(&kiln(dir, &["check", "--rev", "HEAD"], None)), 1);
+    let old = kiln(dir, &["check", "--rev", "HEAD~1"], None);
+    assert_eq!(code(&old), 0, "{}", stderr(&old));
+    let bad = kiln(dir, &["check", "--rev", "no-such-branch"], None);
+    assert_eq!(code(&bad), 2, "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("KLN0007"), "{}", stderr(&bad));
+}
+
+#[test]
+fn a_staged_plaintext_secret_is_refused() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    let plain = dir.join("apps/prod/shop/secret-decrypted/db.yaml");
+    std::fs::create_dir_all(plain.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&plain, "password: hunter2\n").expect("write");
+    // Ignored, so only a forced add stages it.
+    git(
+        dir,
+        &["add", "-f", "apps/prod/shop/secret-decrypted/db.yaml"],
+    );
+
+    let staged = kiln(dir, &["check", "--staged"], None);
+    assert_eq!(code(&staged), 1, "{}", stderr(&staged));
+    assert!(stderr(&staged).contains("KLN0131"), "{}", stderr(&staged));
+    assert!(
+        !stderr(&staged).contains("hunter2"),
+        "plaintext must never be printed"
+    );
+    let worktree = kiln(dir, &["check"], None);
+    assert!(
+        stderr(&worktree).contains("KLN0131"),
+        "{}",
+        stderr(&worktree)
+    );
+}
+
+#[test]
+fn a_plaintext_folder_that_is_not_ignored_is_refused() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    std::fs::write(dir.join(".gitignore"), "").expect("write");
+    std::fs::create_dir_all(dir.join("apps/prod/shop/secret")).expect("mkdir");
+    std::fs::write(dir.join("apps/prod/shop/secret/db.yaml"), "sops: {}\n").expect("write");
+    let o = kiln(dir, &["check"], None);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("apps/prod/shop/secret-decrypted/ is not git-ignored"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn an_unreadable_blob_is_fatal() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    edit(dir, DEPLOYMENT, "shop:1.0.0", "shop:1.0.0 # changed");
+    git(dir, &["add", DEPLOYMENT]);
+    // Remove the staged blob from the object database: the index now names content that
+    // cannot be read.
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["rev-parse", &format!(":{DEPLOYMENT}")])
+        .output()
+        .expect("git rev-parse");
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    std::fs::remove_file(dir.join(".git/objects").join(&id[..2]).join(&id[2..]))
+        .expect("loose object exists");
+
+    let o = kiln(dir, &["check", "--staged"], None);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("KLN0004"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(DEPLOYMENT), "{}", stderr(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_is_fatal() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = clean_repo();
+    let dir = repo.path();
+    let path = dir.join(DEPLOYMENT);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    if std::fs::read(&path).is_ok() {
+        // Running as root: permissions do not stop reads, so there is nothing to test.
+        return;
+    }
+    let o = kiln(dir, &["check"], None);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("KLN0004") && stderr(&o).contains(DEPLOYMENT));
+}
+
+#[test]
+fn a_codeowners_over_three_megabytes_is_reported() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    let mut text = std::fs::read_to_string(dir.join("CODEOWNERS")).expect("read");
+    while text.len() <= 3 * 1024 * 1024 {
+        text.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(dir.join("CODEOWNERS"), &text).expect("write");
+    let o = kiln(dir, &["check"], None);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("KLN0202"), "{}", stderr(&o));
+}
+
+#[test]
+fn owners_prints_path_line_and_owners() {
+    let o = kiln(
+        Path::new(MANIFEST_DIR),
+        &[
+            "owners",
+            "apps/base/web/deploy/kustomization.yaml",
+            "./apps/prod/postgres/secret/new.yaml",
+            "README.md",
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let want = "apps/base/web/deploy/kustomization.yaml\t12\t@example/web-team @example/platform\n\
+                apps/prod/postgres/secret/new.yaml\t14\t@example/data-team\n\
+                README.md\t3\t@example/platform\n";
+    assert_eq!(stdout(&o), want);
+}
+
+#[test]
+fn owners_reads_paths_from_stdin_and_reports_unowned_ones() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        repo.path().join("CODEOWNERS"),
+        "/docs/ @acme/docs\n/docs/drafts/\n",
+    )
+    .expect("write");
+    let o = kiln(
+        repo.path(),
+        &["owners", "--stdin"],
+        Some("docs/a.md\ndocs/drafts/b.md\nsrc/main.rs\n"),
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "docs/a.md\t1\t@acme/docs\ndocs/drafts/b.md\t2\t\nsrc/main.rs\t\t\n"
+    );
+}
+
+#[test]
+fn owners_without_codeowners_cannot_run() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let o = kiln(repo.path(), &["owners", "a"], None);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("KLN0201"));
+}
+
+#[test]
+fn images_lists_what_an_environment_needs() {
+    let o = kiln(Path::new(MANIFEST_DIR), &["images", "--env", "prod"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("IMAGE"), "{out}");
+    for line in [
+        "registry.lan/cert-issuer-controller:0.9.0",
+        "registry.lan/web:2.3.1",
+        "registry.lan/web-worker:2.3.0",
+    ] {
+        assert!(out.contains(line), "{out}");
+    }
+    let json = kiln(
+        Path::new(MANIFEST_DIR),
+        &["--format", "json", "images", "--env", "prod"],
+        None,
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+    assert_eq!(doc["env"], "prod");
+    assert_eq!(doc["images"].as_array().map(Vec::len), Some(3));
+    assert_eq!(doc["images"][0]["changed"], serde_json::Value::Null);
+}
+
+#[test]
+fn images_reports_a_tag_reused_for_a_changed_context() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    let dockerfile = "apps/base/shop/build/shop/Dockerfile";
+    std::fs::write(dir.join(dockerfile), "FROM scratch\nCOPY app /app\n").expect("write");
+
+    let o = kiln(
+        dir,
+        &["images", "--env", "prod", "--changed-since", "HEAD"],
+        None,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains("yes (tag reused)"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("KLN0123"), "{}", stderr(&o));
+
+    let vars = "apps/base/shop/build/shop/vars.yaml";
+    edit(dir, vars, "1.0.0", "1.0.1");
+    edit(dir, DEPLOYMENT, "shop:1.0.0", "shop:1.0.1");
+    let o = kiln(
+        dir,
+        &[
+            "--format",
+            "json",
+            "images",
+            "--env",
+            "prod",
+            "--changed-since",
+            "HEAD",
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    assert_eq!(doc["images"][0]["tag"], "1.0.1");
+    assert_eq!(doc["images"][0]["changed"], true);
+    assert_eq!(doc["images"][0]["tag_reused"], false);
+}
+
+#[test]
+fn an_unknown_environment_is_a_usage_error() {
+    let o = kiln(Path::new(MANIFEST_DIR), &["images", "--env", "nope"], None);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("there is no environment `nope`"));
+}
