@@ -13,7 +13,7 @@
 //! decided by `validate::layout` from the refs, so the model stays a pure description.
 //! Every kustomization is parsed once, however many apps reach it, in parallel.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -208,12 +208,21 @@ pub struct Repo {
     pub kustomizations: BTreeMap<String, Kustomization>,
     /// Files that could not be read or parsed while discovering.
     pub diagnostics: Vec<Diagnostic>,
+    /// Index of `bases` by their deploy directory.
+    base_by_deploy: HashMap<String, usize>,
 }
 
 impl Repo {
     /// Every app of every environment.
     pub fn apps(&self) -> impl Iterator<Item = &App> {
         self.envs.iter().flat_map(|e| e.apps.iter())
+    }
+
+    /// The base whose deploy directory is `dir`, if `dir` is one.
+    pub fn base_with_deploy(&self, dir: &str) -> Option<&Base> {
+        self.base_by_deploy
+            .get(dir)
+            .and_then(|&i| self.bases.get(i))
     }
 
     /// The kustomizations reachable from `dir`, depth first, each once, `dir` first.
@@ -288,6 +297,12 @@ pub fn discover(loader: &Loader<'_>) -> Repo {
         }
         repo.envs.push(Env { name: env, apps });
     }
+    repo.base_by_deploy = repo
+        .bases
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| Some((b.deploy.clone()?, i)))
+        .collect();
     if fs.is_dir(COMMON_DIR) {
         roots.push(COMMON_DIR.to_string());
     }
@@ -357,11 +372,7 @@ fn dependency_set(fs: &RepoFs, repo: &Repo, app: &App) -> BTreeSet<String> {
             }
         }
         // A base reached by the app brings its image build folders.
-        if let Some(base) = repo
-            .bases
-            .iter()
-            .find(|b| b.deploy.as_deref() == Some(&k.dir))
-        {
+        if let Some(base) = repo.base_with_deploy(&k.dir) {
             for build in &base.builds {
                 deps.extend(files_under(fs, &format!("{build}/")).map(str::to_string));
             }

@@ -31,8 +31,9 @@ const MAX_DEPTH: usize = 1000;
 /// ("billion laughs" guard; real manifests are several orders of magnitude below it).
 const MAX_ALIAS_NODES: usize = 200_000;
 
-/// Number of keys above which duplicate detection switches from a linear scan to a hash map.
-const LINEAR_KEY_SCAN: usize = 24;
+/// Number of keys above which duplicate detection switches from a linear scan over key hashes
+/// to a hash map of key strings.
+const LINEAR_KEY_SCAN: usize = 64;
 
 /// The prefix of YAML core schema tags (`!!str` is `tag:yaml.org,2002:str`).
 const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
@@ -236,7 +237,28 @@ impl YamlError {
 /// The first problem found, in document order: [`YamlError::Syntax`],
 /// [`YamlError::DuplicateKey`], [`YamlError::Invalid`] or [`YamlError::Limit`].
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
-    Builder::new(text).run()
+    let mut patches: Vec<Patch> = Vec::new();
+    let mut patched: Cow<'_, str> = Cow::Borrowed(text);
+    loop {
+        match Builder::new(&patched).run() {
+            Ok(mut docs) => {
+                if !patches.is_empty() {
+                    for doc in &mut docs {
+                        doc.span = unpatch_span(text, &patches, doc.span);
+                        unpatch_tree(text, &patches, &mut doc.root);
+                    }
+                }
+                return Ok(docs);
+            }
+            Err((error, fix)) => {
+                let Some(fix) = fix.filter(|_| patches.len() < MAX_FLOW_INDENT_PATCHES) else {
+                    return Err(unpatch_error(text, &patches, error));
+                };
+                add_patch(&mut patches, fix);
+                patched = Cow::Owned(apply_patches(text, &patches));
+            }
+        }
+    }
 }
 
 /// Parses a file that must hold at most one document (e.g. `kustomization.yaml`).
@@ -260,8 +282,8 @@ pub fn parse_one(text: &str) -> Result<Option<Node>, YamlError> {
 
 /// The 1-based line and column (in characters) of `byte_offset` in `text`.
 ///
-/// Line breaks are `\n`, `\r\n` and a lone `\r`, as in YAML. A byte order mark at the very start
-/// is not counted as a column, matching the spans of parsed nodes. Offsets past the end are
+/// Line breaks are `\n`, `\r\n` and a lone `\r`, as in YAML. Byte order marks at the start of a
+/// line are not counted as columns, matching the spans of parsed nodes. Offsets past the end are
 /// clamped to the end; an offset inside a multi-byte character counts as that character.
 #[must_use]
 pub fn line_col(text: &str, byte_offset: usize) -> (u32, u32) {
@@ -279,11 +301,37 @@ pub fn line_col(text: &str, byte_offset: usize) -> (u32, u32) {
             line_start = i + 1;
         }
     }
-    let mut col = count_chars(&bytes[line_start..off]);
-    if line_start == 0 && text.starts_with('\u{FEFF}') && off >= 3 {
-        col -= 1;
-    }
+    let prefix = text.get(line_start..off).unwrap_or_default();
+    let col = prefix.trim_start_matches('\u{FEFF}').chars().count();
     (line, to_u32(col).saturating_add(1))
+}
+
+/// Line and column of byte `to`, counting forward from the known position `from` (falls back to
+/// [`line_col`] when `from` lies after `to`).
+fn advance(text: &str, from: Pos, to: usize) -> (u32, u32) {
+    const BOM: &[u8] = "\u{FEFF}".as_bytes();
+    let bytes = text.as_bytes();
+    let to = to.min(bytes.len());
+    if from.byte > to || !text.is_char_boundary(from.byte) {
+        return line_col(text, to);
+    }
+    let (mut line, mut col) = (from.line, from.col);
+    let mut at = from.byte;
+    while at < to {
+        let b = bytes[at];
+        if col == 1 && bytes[at..to].starts_with(BOM) {
+            at += BOM.len();
+            continue;
+        }
+        if b == b'\n' || (b == b'\r' && bytes.get(at + 1) != Some(&b'\n')) {
+            line = line.saturating_add(1);
+            col = 1;
+        } else if b != b'\r' && (b & 0xC0) != 0x80 {
+            col = col.saturating_add(1);
+        }
+        at += 1;
+    }
+    (line, col)
 }
 
 impl Node {
@@ -500,12 +548,16 @@ struct Pos {
     col: u32,
 }
 
-/// Converts saphyr's character indices to byte offsets.
+/// Converts saphyr's markers to byte offsets.
+///
+/// For ASCII text a marker's character index is the byte offset. Otherwise the marker's line and
+/// column are used: saphyr counts some characters by their UTF-8 length in the index (the names
+/// and parameters of `%` directives), so the index can drift, while line and column stay exact.
 struct Offsets<'t> {
     text: &'t str,
     ascii: bool,
-    byte: usize,
-    chr: usize,
+    /// Byte offset of the start of each line (non-ASCII text only, built on first use).
+    line_starts: Vec<usize>,
 }
 
 impl<'t> Offsets<'t> {
@@ -513,43 +565,60 @@ impl<'t> Offsets<'t> {
         Offsets {
             text,
             ascii: text.is_ascii(),
-            byte: 0,
-            chr: 0,
+            line_starts: Vec::new(),
         }
     }
 
-    /// Byte offset of the character with index `chr`. Events arrive roughly in order, so a
-    /// cursor moving both ways keeps this linear overall.
-    fn byte_of(&mut self, chr: usize) -> usize {
-        let len = self.text.len();
+    fn byte_of(&mut self, m: saphyr_parser::Marker) -> usize {
+        let text = self.text;
         if self.ascii {
-            return chr.min(len);
+            return m.index().min(text.len());
         }
-        let bytes = self.text.as_bytes();
-        while self.chr < chr && self.byte < len {
-            self.byte += utf8_len(bytes[self.byte]);
-            self.chr += 1;
-        }
-        while self.chr > chr && self.byte > 0 {
-            self.byte -= 1;
-            while self.byte > 0 && !self.text.is_char_boundary(self.byte) {
-                self.byte -= 1;
+        if self.line_starts.is_empty() {
+            let bytes = text.as_bytes();
+            self.line_starts.push(0);
+            for (i, &b) in bytes.iter().enumerate() {
+                if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                    self.line_starts.push(i + 1);
+                }
             }
-            self.chr -= 1;
         }
-        self.byte.min(len)
+        // saphyr reports the end of the stream one line past the text.
+        let Some(&line_start) = m
+            .line()
+            .checked_sub(1)
+            .and_then(|l| self.line_starts.get(l))
+        else {
+            return text.len();
+        };
+        let line = text.get(line_start..).unwrap_or_default();
+        // Byte order marks at the start of a line are not counted as columns by saphyr.
+        let content = line.trim_start_matches('\u{FEFF}');
+        let mut byte = line_start + (line.len() - content.len());
+        for c in content.chars().take(m.col()) {
+            if c == '\n' || c == '\r' {
+                break;
+            }
+            byte += c.len_utf8();
+        }
+        byte
     }
 }
 
+/// An open collection. Children are collected on the builder's shared `items`/`pairs` stacks
+/// from `base` on, and moved into an exactly sized `Vec` when the collection closes.
 enum FrameKind {
-    Seq(Vec<Node>),
+    Seq { base: usize },
     Map(MapFrame),
 }
 
 struct MapFrame {
-    entries: Vec<(Node, Node)>,
+    base: usize,
     pending_key: Option<Node>,
-    /// JSON key → index into `entries`; built once the map grows past [`LINEAR_KEY_SCAN`].
+    /// (hash of the JSON key, index of the entry) of each non-merge key, while the map is small.
+    key_hashes: Vec<(u64, usize)>,
+    /// JSON key → index of the entry; replaces `key_hashes` once the map grows past
+    /// [`LINEAR_KEY_SCAN`] keys.
     index: Option<HashMap<String, usize>>,
 }
 
@@ -569,6 +638,10 @@ struct Builder<'t> {
     text: &'t str,
     offsets: Offsets<'t>,
     stack: Vec<Frame>,
+    /// Children of the open sequences.
+    items: Vec<Node>,
+    /// Entries of the open mappings.
+    pairs: Vec<(Node, Node)>,
     /// saphyr anchor id → (anchored node, its node count).
     anchors: HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
@@ -588,6 +661,8 @@ impl<'t> Builder<'t> {
             text,
             offsets: Offsets::new(text),
             stack: Vec::new(),
+            items: Vec::new(),
+            pairs: Vec::new(),
             anchors: HashMap::new(),
             alias_nodes: 0,
             docs: Vec::new(),
@@ -602,11 +677,39 @@ impl<'t> Builder<'t> {
         }
     }
 
+    /// For an "invalid indentation" error at `byte`: when it is inside a flow collection and
+    /// only blanks precede it on its line, the number of spaces to insert before it so that the
+    /// line is indented past the enclosing block collection.
+    fn flow_indent_fix(&self, byte: usize) -> Option<FlowIndentFix> {
+        let outer_flow = self.stack.iter().position(|f| f.flow)?;
+        let block_col = outer_flow
+            .checked_sub(1)
+            .and_then(|i| self.stack.get(i))
+            .map_or(1, |f| f.start.col);
+        let bytes = self.text.as_bytes();
+        let line_start = bytes[..byte.min(bytes.len())]
+            .iter()
+            .rposition(|&b| b == b'\n' || b == b'\r')
+            .map_or(0, |i| i + 1);
+        let indent = bytes.get(line_start..byte)?;
+        if !indent.iter().all(|&b| b == b' ') {
+            return None;
+        }
+        // Columns are 1-based: content at 0-based column `block_col` is one past the block.
+        let needed = usize::try_from(block_col).unwrap_or(1);
+        Some(FlowIndentFix {
+            at: byte,
+            spaces: needed.saturating_sub(indent.len()).max(1),
+        })
+    }
+
     fn pos(&mut self, m: saphyr_parser::Marker) -> Pos {
-        let byte = self.offsets.byte_of(m.index());
+        let byte = self.offsets.byte_of(m);
         if byte >= self.text.len() {
-            let text = self.text;
-            let (line, col) = *self.eof.get_or_insert_with(|| line_col(text, text.len()));
+            let (text, from) = (self.text, self.last_end);
+            let (line, col) = *self
+                .eof
+                .get_or_insert_with(|| advance(text, from, text.len()));
             return Pos { byte, line, col };
         }
         Pos {
@@ -641,13 +744,29 @@ impl<'t> Builder<'t> {
         }
     }
 
-    fn run(mut self) -> Result<Vec<Document>, YamlError> {
+    /// Builds the documents; on failure also says how the text could be re-indented when the
+    /// error is saphyr's stricter-than-Kubernetes indentation rule inside flow collections.
+    fn run(mut self) -> Result<Vec<Document>, (YamlError, Option<FlowIndentFix>)> {
         let mut parser = Parser::new_from_str(self.text);
         while let Some(next) = parser.next_event() {
             let (event, span) = match next {
                 Ok(ok) => ok,
+                Err(e)
+                    if matches!(
+                        e.info(),
+                        "invalid indentation" | "invalid indentation in flow construct"
+                    ) =>
+                {
+                    let byte = self.offsets.byte_of(*e.marker());
+                    let fix = self.flow_indent_fix(byte);
+                    let error = YamlError::Syntax {
+                        message: e.info().to_owned(),
+                        span: self.error_span(byte),
+                    };
+                    return Err((error, fix));
+                }
                 Err(e) => {
-                    let mut byte = self.offsets.byte_of(e.marker().index());
+                    let mut byte = self.offsets.byte_of(*e.marker());
                     // Tab errors point after the tabs, or at the start of the scalar in which a
                     // tab was found; point at the (first) tab itself.
                     let bytes = self.text.as_bytes();
@@ -660,16 +779,17 @@ impl<'t> Builder<'t> {
                             byte += i;
                         }
                     }
-                    return Err(YamlError::Syntax {
+                    let error = YamlError::Syntax {
                         message: e.info().to_owned(),
                         span: self.error_span(byte),
-                    });
+                    };
+                    return Err((error, None));
                 }
             };
             let start = self.pos(span.start);
             let end = self.pos(span.end);
             let stop = matches!(event, Event::StreamEnd);
-            self.event(event, start, end)?;
+            self.event(event, start, end).map_err(|e| (e, None))?;
             self.last_end = end;
             if stop {
                 break;
@@ -726,11 +846,14 @@ impl<'t> Builder<'t> {
                     .and_then(|i| self.text.as_bytes().get(i));
                 let flow = end.byte > start.byte && matches!(opener, Some(b'[' | b'{'));
                 let kind = if is_seq {
-                    FrameKind::Seq(Vec::new())
+                    FrameKind::Seq {
+                        base: self.items.len(),
+                    }
                 } else {
                     FrameKind::Map(MapFrame {
-                        entries: Vec::new(),
+                        base: self.pairs.len(),
                         pending_key: None,
+                        key_hashes: Vec::new(),
                         index: None,
                     })
                 };
@@ -898,22 +1021,21 @@ impl<'t> Builder<'t> {
         } = frame;
         let closer_len = end_end.byte.saturating_sub(end_start.byte);
         let (kind, last_end, first_start) = match kind {
-            FrameKind::Seq(items) => {
+            FrameKind::Seq { base } => {
+                let items: Vec<Node> = self.items.drain(base.min(self.items.len())..).collect();
                 let last = items.last().map(|n| n.span.end);
                 let first = items.first().map(|n| n.span);
                 (NodeKind::Seq(items), last, first)
             }
             FrameKind::Map(map) => {
-                let last = map.pending_key.as_ref().map(|k| k.span.end).or_else(|| {
-                    map.entries
-                        .last()
-                        .map(|(_, v)| v.span.end.max(v.span.start))
-                });
-                let last = match (last, map.entries.last()) {
-                    (Some(l), Some((k, _))) => Some(l.max(k.span.end)),
-                    (l, _) => l,
-                };
-                (NodeKind::Map(map.entries), last, None)
+                let entries: Vec<(Node, Node)> =
+                    self.pairs.drain(map.base.min(self.pairs.len())..).collect();
+                let last = map
+                    .pending_key
+                    .as_ref()
+                    .map(|k| k.span.end)
+                    .or_else(|| entries.last().map(|(k, v)| v.span.end.max(k.span.end)));
+                (NodeKind::Map(entries), last, None)
             }
         };
         let end = if flow && closer_len > 0 {
@@ -951,23 +1073,31 @@ impl<'t> Builder<'t> {
         if anchor > 0 {
             self.anchors.insert(anchor, (node.clone(), size));
         }
-        let Some(frame) = self.stack.last_mut() else {
-            self.root = Some(node);
+        let Builder {
+            stack,
+            items,
+            pairs,
+            root,
+            ..
+        } = self;
+        let Some(frame) = stack.last_mut() else {
+            *root = Some(node);
             return Ok(());
         };
         frame.size = frame.size.saturating_add(size);
         match &mut frame.kind {
-            FrameKind::Seq(items) => items.push(node),
+            FrameKind::Seq { .. } => items.push(node),
             FrameKind::Map(map) => match map.pending_key.take() {
                 None => {
-                    check_key(map, &node)?;
+                    let entries = pairs.get(map.base..).unwrap_or_default();
+                    check_key(map, entries, &node)?;
                     map.pending_key = Some(node);
                 }
                 Some(key) => {
                     if is_merge_key(&key) {
                         check_merge_value(&node)?;
                     }
-                    map.entries.push((key, node));
+                    pairs.push((key, node));
                 }
             },
         }
@@ -975,8 +1105,142 @@ impl<'t> Builder<'t> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Working around saphyr's indentation rule for flow collections.
+//
+// YAML 1.2 wants the lines of a flow collection inside a block collection indented past it, and
+// saphyr enforces that; libyaml, go-yaml and so kubectl and kustomize do not, and real manifests
+// rely on it:
+//
+//     command: [
+//       "/bin/server",
+//     ]
+//
+// When saphyr reports "invalid indentation" inside a flow collection at the first character of a
+// line, the line is indented (in a copy of the text) and the text parsed again; spans are mapped
+// back to the original text afterwards. Well-formed files never take this path.
+
+/// Upper bound on re-indented lines (each costs a re-parse).
+const MAX_FLOW_INDENT_PATCHES: usize = 256;
+
+/// Spaces to insert at a byte of the (patched) text being parsed.
+struct FlowIndentFix {
+    at: usize,
+    spaces: usize,
+}
+
+/// Spaces inserted at a byte offset of the original text.
+#[derive(Debug, Clone, Copy)]
+struct Patch {
+    at: usize,
+    spaces: usize,
+}
+
+/// Records `fix` (given in patched coordinates) in `patches` (original coordinates, sorted).
+fn add_patch(patches: &mut Vec<Patch>, fix: FlowIndentFix) {
+    let at = unpatch_byte(patches, fix.at);
+    match patches.iter().position(|p| p.at >= at) {
+        Some(i) if patches[i].at == at => patches[i].spaces += fix.spaces,
+        Some(i) => patches.insert(
+            i,
+            Patch {
+                at,
+                spaces: fix.spaces,
+            },
+        ),
+        None => patches.push(Patch {
+            at,
+            spaces: fix.spaces,
+        }),
+    }
+}
+
+fn apply_patches(text: &str, patches: &[Patch]) -> String {
+    let extra: usize = patches.iter().map(|p| p.spaces).sum();
+    let mut out = String::with_capacity(text.len() + extra);
+    let mut from = 0;
+    for p in patches {
+        out.push_str(text.get(from..p.at).unwrap_or_default());
+        out.extend(std::iter::repeat_n(' ', p.spaces));
+        from = p.at;
+    }
+    out.push_str(text.get(from..).unwrap_or_default());
+    out
+}
+
+/// Maps a byte offset of the patched text to the original text (inserted spaces map to the
+/// position they were inserted at).
+fn unpatch_byte(patches: &[Patch], byte: usize) -> usize {
+    let mut shift = 0;
+    for p in patches {
+        let patched_at = p.at + shift;
+        if byte < patched_at {
+            break;
+        }
+        if byte < patched_at + p.spaces {
+            return p.at;
+        }
+        shift += p.spaces;
+    }
+    byte - shift
+}
+
+/// Maps a span of the patched text back to `text`, the original.
+fn unpatch_span(text: &str, patches: &[Patch], span: Span) -> Span {
+    let start = unpatch_byte(patches, span.start);
+    let end = unpatch_byte(patches, span.end).max(start);
+    // Spaces are only inserted before the first character of a line, so a span's column moved
+    // only if it starts on a patched line at or after the insertion.
+    let shift = patches
+        .iter()
+        .rev()
+        .find(|p| p.at <= start)
+        .filter(|p| {
+            text.get(p.at..start)
+                .is_some_and(|between| !between.contains(['\n', '\r']))
+        })
+        .map_or(0, |p| p.spaces);
+    Span {
+        start,
+        end,
+        line: span.line,
+        col: span.col.saturating_sub(to_u32(shift)).max(1),
+    }
+}
+
+fn unpatch_tree(text: &str, patches: &[Patch], node: &mut Node) {
+    node.span = unpatch_span(text, patches, node.span);
+    match &mut node.kind {
+        NodeKind::Scalar(_) => {}
+        NodeKind::Seq(items) => items
+            .iter_mut()
+            .for_each(|n| unpatch_tree(text, patches, n)),
+        NodeKind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            unpatch_tree(text, patches, k);
+            unpatch_tree(text, patches, v);
+        }),
+    }
+}
+
+fn unpatch_error(text: &str, patches: &[Patch], mut error: YamlError) -> YamlError {
+    if patches.is_empty() {
+        return error;
+    }
+    match &mut error {
+        YamlError::Syntax { span, .. }
+        | YamlError::Invalid { span, .. }
+        | YamlError::Limit { span, .. } => *span = unpatch_span(text, patches, *span),
+        YamlError::DuplicateKey { span, first, .. }
+        | YamlError::MultipleDocuments { span, first } => {
+            *span = unpatch_span(text, patches, *span);
+            *first = unpatch_span(text, patches, *first);
+        }
+    }
+    error
+}
+
 /// Checks that `key` can be a JSON object key and is not already in the map.
-fn check_key(map: &mut MapFrame, key: &Node) -> Result<(), YamlError> {
+fn check_key(map: &mut MapFrame, entries: &[(Node, Node)], key: &Node) -> Result<(), YamlError> {
     if is_merge_key(key) {
         // go-yaml v2 applies every `<<` entry; they are not map keys.
         return Ok(());
@@ -985,36 +1249,57 @@ fn check_key(map: &mut MapFrame, key: &Node) -> Result<(), YamlError> {
         message: message.to_owned(),
         span: key.span,
     })?;
-    let duplicate = |first: &Node| YamlError::DuplicateKey {
-        key: text.clone().into_owned(),
-        span: key.span,
-        first: first.span,
+    // The key becomes `entries[slot]` when its value arrives; earlier keys are all in `entries`.
+    let slot = entries.len();
+    let duplicate = |entries: &[(Node, Node)], i: usize, text: &str| {
+        entries.get(i).map(|(first, _)| YamlError::DuplicateKey {
+            key: text.to_owned(),
+            span: key.span,
+            first: first.span,
+        })
     };
     if let Some(index) = &mut map.index {
-        if let Some(&i) = index.get(text.as_ref()) {
-            return Err(duplicate(&map.entries[i].0));
+        if let Some(&i) = index.get(text.as_ref())
+            && let Some(err) = duplicate(entries, i, &text)
+        {
+            return Err(err);
         }
-        index.insert(text.clone().into_owned(), map.entries.len());
+        index.insert(text.into_owned(), slot);
         return Ok(());
     }
-    for (k, _) in &map.entries {
-        if !is_merge_key(k) && key_string(k).is_ok_and(|s| s == text) {
-            return Err(duplicate(k));
+    let hash = fnv1a(text.as_bytes());
+    for &(h, i) in &map.key_hashes {
+        if h == hash
+            && entries
+                .get(i)
+                .is_some_and(|(k, _)| key_string(k).is_ok_and(|s| s == text))
+            && let Some(err) = duplicate(entries, i, &text)
+        {
+            return Err(err);
         }
     }
-    if map.entries.len() >= LINEAR_KEY_SCAN {
-        let mut index = HashMap::with_capacity(map.entries.len() * 2);
-        for (i, (k, _)) in map.entries.iter().enumerate() {
-            if !is_merge_key(k)
+    map.key_hashes.push((hash, slot));
+    if map.key_hashes.len() > LINEAR_KEY_SCAN {
+        let mut index = HashMap::with_capacity(map.key_hashes.len() * 2);
+        for &(_, i) in &map.key_hashes {
+            if let Some((k, _)) = entries.get(i)
                 && let Ok(s) = key_string(k)
             {
                 index.insert(s.into_owned(), i);
             }
         }
-        index.insert(text.into_owned(), map.entries.len());
+        index.insert(text.into_owned(), slot);
         map.index = Some(index);
+        map.key_hashes = Vec::new();
     }
     Ok(())
+}
+
+/// 64-bit FNV-1a, to compare map keys cheaply.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn check_merge_value(value: &Node) -> Result<(), YamlError> {
@@ -1514,15 +1799,6 @@ fn go_format_float32(f: f64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0x00..=0x7F => 1,
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        _ => 4,
-    }
-}
-
 /// Number of characters in valid UTF-8 `bytes` (counts non-continuation bytes).
 fn count_chars(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
@@ -1544,8 +1820,11 @@ mod tests {
         }
     }
 
+    /// (JSON pointer, line, column, source text of the node)
+    type SpanCase<'a> = (&'a str, u32, u32, &'a str);
+
     /// Parses `text` and checks, for each JSON pointer, the node's line, column and source text.
-    fn check_spans(text: &str, expected: &[(&str, u32, u32, &str)]) {
+    fn check_spans(text: &str, expected: &[SpanCase<'_>]) {
         let root = parse(text);
         for &(pointer, line, col, source) in expected {
             let node = root
@@ -1639,7 +1918,7 @@ spec:
 
     #[test]
     fn spans_of_other_constructs() {
-        let cases: &[(&str, &[(&str, u32, u32, &str)])] = &[
+        let cases: &[(&str, &[SpanCase<'_>])] = &[
             // Block scalars start at their indicator and end at their last content character.
             (
                 "a: |\n  line 1\n  line 2\n\n\nb: 1\n",
@@ -1706,6 +1985,40 @@ spec:
         for (text, expected) in cases {
             check_spans(text, expected);
         }
+    }
+
+    #[test]
+    fn flow_collections_indented_like_kubectl_accepts() {
+        // saphyr requires these lines to be indented past `command:`; libyaml-based tools do not.
+        let text = "spec:\n  command: [\n    \"/bin/a\",\n    #\"--debug\",\n  ]\n  args: [\n  x,\n  w]\n  env: {\n  a: 1\n  }\n  after: z\n";
+        check_spans(
+            text,
+            &[
+                (
+                    "/spec/command",
+                    2,
+                    12,
+                    "[\n    \"/bin/a\",\n    #\"--debug\",\n  ]",
+                ),
+                ("/spec/command/0", 3, 5, "\"/bin/a\""),
+                ("/spec/args/0", 7, 3, "x"),
+                ("/spec/args/1", 8, 3, "w"),
+                ("/spec/env/a", 10, 6, "1"),
+                ("/spec/after", 12, 10, "z"),
+            ],
+        );
+        assert_eq!(
+            parse(text).to_json(),
+            json!({"spec": {"command": ["/bin/a"], "args": ["x", "w"], "env": {"a": 1}, "after": "z"}})
+        );
+        // Errors after a re-indented line still point into the original text.
+        check_errors(&[(
+            "a:\n  b: [\n  1,\n  ]\n  b: 2\n",
+            "duplicate",
+            5,
+            3,
+            "\"b\"",
+        )]);
     }
 
     #[test]
@@ -2164,7 +2477,9 @@ spec:
 
     #[test]
     fn duplicate_keys_report_both_positions() {
-        let cases: &[(&str, &str, (u32, u32), (u32, u32))] = &[
+        type LineCol = (u32, u32);
+        // (text, key, second occurrence, first occurrence)
+        let cases: &[(&str, &str, LineCol, LineCol)] = &[
             ("a: 1\na: 2\n", "a", (2, 1), (1, 1)),
             (
                 "x:\n  name: a\n  other: b\n  name: c\n",
@@ -2235,32 +2550,32 @@ spec:
 
     #[test]
     fn limits() {
-        let deep = format!("{}1{}", "- ".repeat(0), "");
-        assert!(parse_documents(&deep).is_ok());
-        let mut nested = String::new();
-        for i in 0..(MAX_DEPTH + 5) {
-            nested.push_str(&" ".repeat(i));
-            nested.push_str("a:\n");
+        // Block nesting: up to MAX_DEPTH levels are accepted (and safe to convert), deeper is refused.
+        let nested = |levels: usize| -> String {
+            (0..levels)
+                .map(|i| format!("{}a:\n", " ".repeat(i)))
+                .collect()
+        };
+        let deep = parse_documents(&nested(MAX_DEPTH));
+        assert!(matches!(&deep, Ok(docs) if docs.len() == 1), "{deep:?}");
+        if let Ok(docs) = &deep {
+            let json: Vec<_> = docs.iter().map(|d| d.root.to_json()).collect();
+            assert_eq!(json.len(), 1);
         }
-        assert!(matches!(
-            parse_documents(&nested),
-            Err(YamlError::Limit { .. })
-        ));
-        let ok: String = (0..MAX_DEPTH - 1)
-            .map(|i| format!("{}a:\n", " ".repeat(i)))
-            .collect();
-        assert!(parse_documents(&ok).is_ok());
-        // "Billion laughs": each level doubles ten times.
-        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
-        for level in 1..9 {
-            let prev = level - 1;
-            let refs = vec![format!("*l{prev}"); 10].join(", ");
-            if level == 1 {
-                bomb.push_str("l0: &l0 [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n");
-            } else {
-                bomb.push_str(&format!("l{prev}x: &l{level}x [{refs}]\n").replace("l", "l"));
+        match parse_documents(&nested(MAX_DEPTH + 5)) {
+            Err(YamlError::Limit { span, message }) => {
+                assert!(message.contains("nesting"), "{message}");
+                assert_eq!(span.line, u32::try_from(MAX_DEPTH + 1).unwrap_or(0));
             }
+            other => panic!("{other:?}"),
         }
+        // Flow nesting is bounded by saphyr itself (255 levels).
+        let flow = format!("{}{}", "[".repeat(400), "]".repeat(400));
+        assert!(matches!(
+            parse_documents(&flow),
+            Err(YamlError::Syntax { .. })
+        ));
+        // "Billion laughs": nine levels of ten aliases each.
         let mut laughs =
             String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
         for level in 1..9 {
@@ -2274,7 +2589,13 @@ spec:
             }
             other => panic!("{other:?}"),
         }
-        assert!(parse_documents(&bomb).is_ok() || parse_documents(&bomb).is_err());
+        // A few levels are fine.
+        let small: String = laughs.lines().take(4).map(|l| format!("{l}\n")).collect();
+        let root = parse(&small);
+        assert_eq!(
+            root.find_pointer("/l3/9/9/9/9").and_then(Node::as_str),
+            Some("lol")
+        );
     }
 
     #[test]
@@ -2418,6 +2739,13 @@ spec:
             parse_and_check(&text);
             inputs += 1;
         }
+        // Entirely random strings over the same alphabet.
+        for _ in 0..300 {
+            let len = next(60);
+            let text: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            parse_and_check(&text);
+            inputs += 1;
+        }
         assert!(inputs > 1000, "{inputs}");
     }
 
@@ -2438,10 +2766,10 @@ spec:
                 let p = entry.path();
                 if p.is_dir() {
                     pending.push(p);
-                } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                    if let Ok(text) = std::fs::read_to_string(&p) {
-                        files.push(text);
-                    }
+                } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                    && let Ok(text) = std::fs::read_to_string(&p)
+                {
+                    files.push(text);
                 }
             }
         }

@@ -156,11 +156,7 @@ fn contexts_of_env<'r>(repo: &'r Repo, env: &discover::Env) -> BTreeSet<&'r str>
     for app in &env.apps {
         let Some(deploy) = &app.deploy else { continue };
         for k in repo.closure(deploy) {
-            for base in repo
-                .bases
-                .iter()
-                .filter(|b| b.deploy.as_deref() == Some(&k.dir))
-            {
+            if let Some(base) = repo.base_with_deploy(&k.dir) {
                 out.extend(base.builds.iter().map(String::as_str));
             }
         }

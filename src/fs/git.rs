@@ -145,7 +145,7 @@ pub(super) fn list_index(
     location: &RepoLocation,
     index_file: Option<&Path>,
 ) -> Result<GitListing, FsError> {
-    let index = load_index(repo, index_file)?;
+    let index = load_index(repo, index_file, IndexUse::Content)?;
     let entries = index_entries(repo, location, &index, IndexUse::Content)?;
     let mut ignores = Ignores::new(&location.prefix);
     // `.gitignore` files above the project root, straight from the index.
@@ -169,13 +169,14 @@ pub(super) fn tracked_paths(
     location: &RepoLocation,
     index_file: Option<&Path>,
 ) -> Result<Vec<GitEntry>, FsError> {
-    let index = load_index(repo, index_file)?;
+    let index = load_index(repo, index_file, IndexUse::Tracking)?;
     index_entries(repo, location, &index, IndexUse::Tracking)
 }
 
 fn load_index(
     repo: &gix::Repository,
     index_file: Option<&Path>,
+    purpose: IndexUse,
 ) -> Result<gix::index::File, FsError> {
     let path = index_file.map_or_else(|| repo.index_path(), Path::to_owned);
     // A repository without an index (nothing ever staged) has an empty index, not an error.
@@ -195,10 +196,18 @@ fn load_index(
             path,
         ));
     }
-    let index = match index_file {
-        // `open_index` honours `index.threads` and `index.skipHash` from `.git/config`.
-        None => repo.open_index(),
-        Some(path) => gix::index::File::at(path, repo.object_hash(), false, Default::default()),
+    let index = match (purpose, index_file) {
+        // Content is verified against the index checksum, as git does; `open_index` honours
+        // `index.threads` and `index.skipHash` from `.git/config`.
+        (IndexUse::Content, None) => repo.open_index(),
+        (IndexUse::Content, Some(path)) => {
+            gix::index::File::at(path, repo.object_hash(), false, Default::default())
+        }
+        // Only paths are needed to know what is tracked; hashing the whole file would double
+        // the cost of reading it.
+        (IndexUse::Tracking, _) => {
+            gix::index::File::at(&path, repo.object_hash(), true, Default::default())
+        }
     };
     index.map_err(|err| git_error(&format!("cannot read the index {}", path.display()), &err))
 }

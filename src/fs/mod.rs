@@ -62,8 +62,8 @@ pub enum EntryKind {
     File,
     /// A regular file with the executable bit (git mode `100755`).
     Executable,
-    /// A symbolic link. Its target is read with [`RepoFs::resolve`] and followed by
-    /// [`RepoFs::read`].
+    /// A symbolic link. [`RepoFs::read_link`] gives its target, [`RepoFs::resolve`] and
+    /// [`RepoFs::read`] follow it.
     Symlink,
     /// A git submodule (git mode `160000`, or a nested repository on disk). Its contents are not
     /// part of the view; the path behaves as an empty directory.
@@ -233,11 +233,23 @@ impl RepoFs {
     /// [`FsError::NotARepository`].
     ///
     /// This is [`RepoFs::open_with`] with default [`OpenOptions`].
+    ///
+    /// # Errors
+    ///
+    /// [`FsError::Io`] when the project root or a directory below it cannot be read;
+    /// [`FsError::NotARepository`] as above; [`FsError::BadRevision`] when the revision does not
+    /// resolve to a commit or tree; [`FsError::Git`] when the repository, index or objects cannot
+    /// be read; [`FsError::NonUtf8Path`] for a file name in the view that is not UTF-8.
     pub fn open(project_root: &Path, source: Source) -> Result<RepoFs, FsError> {
         Self::open_with(project_root, source, &OpenOptions::default())
     }
 
     /// Like [`RepoFs::open`], with explicit [`OpenOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`RepoFs::open`]; an explicit [`OpenOptions::index_file`] that does not exist is
+    /// [`FsError::Io`].
     pub fn open_with(
         project_root: &Path,
         source: Source,
@@ -271,7 +283,8 @@ impl RepoFs {
         let listing = match &source {
             Source::WorkTree => {
                 let index = git::tracked_paths(&repo, &location, index_file)?;
-                git::keep(repo, &location);
+                // The work tree view reads from disk; no handle to keep.
+                drop(repo);
                 let gitlinks: Vec<String> = index
                     .iter()
                     .filter(|e| e.kind == EntryKind::Submodule)
@@ -438,6 +451,14 @@ impl RepoFs {
         out
     }
 
+    /// The target of the symlink at `path`, as written in the link; `None` if `path` is not a
+    /// symlink of the view. Like `readlink`, the final component is not followed, and nothing is
+    /// checked about the target.
+    pub fn read_link(&self, path: &str) -> Option<&str> {
+        let path = path::normalize(path).ok()?;
+        self.link_target(&path)
+    }
+
     /// Resolves `path` to the view path of what it names.
     ///
     /// `.` and `..` are first normalised lexically (so `a/link/..` is `a`, as in `filepath.Clean`
@@ -502,6 +523,8 @@ impl RepoFs {
                     .partition_point(|t| t.as_str() < prefix.as_str());
                 self.tracked.get(i).is_some_and(|t| t.starts_with(&prefix))
             }
+            // `lookup` answers `Dir` for the root even when the view is empty.
+            Source::Index | Source::Rev(_) if path.is_empty() => !self.files.is_empty(),
             Source::Index | Source::Rev(_) => self.lookup(&path).is_some(),
         }
     }
@@ -605,21 +628,10 @@ impl RepoFs {
         }
         match self.files.binary_search_by(|e| e.path.as_str().cmp(path)) {
             Ok(i) => Some(Found::from(self.files[i].kind)),
-            Err(i) => {
-                // Everything below `path/` is contiguous in byte order and would sort at or after
-                // `i`, since `path` < `path/…`. Checking the entry at `i` is enough unless entries
-                // like `path-x` or `path.x` ('-' and '.' sort before '/') come first; skip those
-                // with a second search for the `path/` prefix itself.
-                let next = self.files.get(i)?;
-                if next.path.len() > path.len()
-                    && next.path.starts_with(path)
-                    && next.path.as_bytes()[path.len()] == b'/'
-                {
-                    return Some(Found::Dir);
-                }
-                let prefix = format!("{path}/");
-                let range = self.prefix_range(&prefix);
-                (!range.is_empty()).then_some(Found::Dir)
+            // A directory exists when something is below it.
+            Err(_) => {
+                let below = self.prefix_range(&format!("{path}/"));
+                (!below.is_empty()).then_some(Found::Dir)
             }
         }
     }

@@ -264,7 +264,7 @@ fn base_names(repo: &Repo) -> String {
 }
 
 fn is_base_deploy(repo: &Repo, dir: &str) -> bool {
-    repo.bases.iter().any(|b| b.deploy.as_deref() == Some(dir))
+    repo.base_with_deploy(dir).is_some()
 }
 
 /// The span of a top-level key of a kustomization, or of the document when absent.
