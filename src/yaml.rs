@@ -231,7 +231,9 @@ impl YamlError {
 ///
 /// Empty documents (a bare `---`, only comments, or a root that resolves to null such as `~`)
 /// are skipped, as kubectl does; text without any document gives an empty `Vec`. A leading byte
-/// order mark is accepted.
+/// order mark is accepted. Lines inside a flow collection (`[...]`, `{...}`) that are indented
+/// no further than the enclosing block, which YAML 1.2 forbids but libyaml, go-yaml and so
+/// kubectl and kustomize accept, are accepted too.
 ///
 /// # Errors
 /// The first problem found, in document order: [`YamlError::Syntax`],
@@ -251,10 +253,10 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
                 return Ok(docs);
             }
             Err((error, fix)) => {
-                let Some(fix) = fix.filter(|_| patches.len() < MAX_FLOW_INDENT_PATCHES) else {
+                let applied = fix.is_some_and(|fix| add_patch(&mut patches, fix));
+                if !applied {
                     return Err(unpatch_error(text, &patches, error));
-                };
-                add_patch(&mut patches, fix);
+                }
                 patched = Cow::Owned(apply_patches(text, &patches));
             }
         }
@@ -396,6 +398,25 @@ impl Node {
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&Node> {
         let entries = self.as_map()?;
+        // Fast path for the common case, a key that no non-string scalar prints as (not
+        // `true`, `null`, a number...): then only a key written with exactly this text can
+        // match, and resolving every key of the map (the slow path) is not needed.
+        if !could_print_as_non_string(key) {
+            let mut has_merge = false;
+            for (k, v) in entries {
+                if is_merge_key(k) {
+                    has_merge = true;
+                } else if let NodeKind::Scalar(s) = &k.kind
+                    && s.text == key
+                    && key_string(k).is_ok_and(|s| s == key)
+                {
+                    return Some(v);
+                }
+            }
+            if !has_merge {
+                return None;
+            }
+        }
         lookup(entries, &|k: &str| k == key, 0).map(|(_, v)| v)
     }
 
@@ -605,15 +626,14 @@ impl<'t> Offsets<'t> {
     }
 }
 
-/// An open collection. Children are collected on the builder's shared `items`/`pairs` stacks
-/// from `base` on, and moved into an exactly sized `Vec` when the collection closes.
+/// An open collection.
 enum FrameKind {
-    Seq { base: usize },
+    Seq(Vec<Node>),
     Map(MapFrame),
 }
 
 struct MapFrame {
-    base: usize,
+    entries: Vec<(Node, Node)>,
     pending_key: Option<Node>,
     /// (hash of the JSON key, index of the entry) of each non-merge key, while the map is small.
     key_hashes: Vec<(u64, usize)>,
@@ -638,10 +658,6 @@ struct Builder<'t> {
     text: &'t str,
     offsets: Offsets<'t>,
     stack: Vec<Frame>,
-    /// Children of the open sequences.
-    items: Vec<Node>,
-    /// Entries of the open mappings.
-    pairs: Vec<(Node, Node)>,
     /// saphyr anchor id → (anchored node, its node count).
     anchors: HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
@@ -661,8 +677,6 @@ impl<'t> Builder<'t> {
             text,
             offsets: Offsets::new(text),
             stack: Vec::new(),
-            items: Vec::new(),
-            pairs: Vec::new(),
             anchors: HashMap::new(),
             alias_nodes: 0,
             docs: Vec::new(),
@@ -846,12 +860,10 @@ impl<'t> Builder<'t> {
                     .and_then(|i| self.text.as_bytes().get(i));
                 let flow = end.byte > start.byte && matches!(opener, Some(b'[' | b'{'));
                 let kind = if is_seq {
-                    FrameKind::Seq {
-                        base: self.items.len(),
-                    }
+                    FrameKind::Seq(Vec::new())
                 } else {
                     FrameKind::Map(MapFrame {
-                        base: self.pairs.len(),
+                        entries: Vec::new(),
                         pending_key: None,
                         key_hashes: Vec::new(),
                         index: None,
@@ -1021,15 +1033,13 @@ impl<'t> Builder<'t> {
         } = frame;
         let closer_len = end_end.byte.saturating_sub(end_start.byte);
         let (kind, last_end, first_start) = match kind {
-            FrameKind::Seq { base } => {
-                let items: Vec<Node> = self.items.drain(base.min(self.items.len())..).collect();
+            FrameKind::Seq(items) => {
                 let last = items.last().map(|n| n.span.end);
                 let first = items.first().map(|n| n.span);
                 (NodeKind::Seq(items), last, first)
             }
             FrameKind::Map(map) => {
-                let entries: Vec<(Node, Node)> =
-                    self.pairs.drain(map.base.min(self.pairs.len())..).collect();
+                let entries = map.entries;
                 let last = map
                     .pending_key
                     .as_ref()
@@ -1073,31 +1083,23 @@ impl<'t> Builder<'t> {
         if anchor > 0 {
             self.anchors.insert(anchor, (node.clone(), size));
         }
-        let Builder {
-            stack,
-            items,
-            pairs,
-            root,
-            ..
-        } = self;
-        let Some(frame) = stack.last_mut() else {
-            *root = Some(node);
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some(node);
             return Ok(());
         };
         frame.size = frame.size.saturating_add(size);
         match &mut frame.kind {
-            FrameKind::Seq { .. } => items.push(node),
+            FrameKind::Seq(items) => items.push(node),
             FrameKind::Map(map) => match map.pending_key.take() {
                 None => {
-                    let entries = pairs.get(map.base..).unwrap_or_default();
-                    check_key(map, entries, &node)?;
+                    check_key(map, &node)?;
                     map.pending_key = Some(node);
                 }
                 Some(key) => {
                     if is_merge_key(&key) {
                         check_merge_value(&node)?;
                     }
-                    pairs.push((key, node));
+                    map.entries.push((key, node));
                 }
             },
         }
@@ -1118,10 +1120,13 @@ impl<'t> Builder<'t> {
 //
 // When saphyr reports "invalid indentation" inside a flow collection at the first character of a
 // line, the line is indented (in a copy of the text) and the text parsed again; spans are mapped
-// back to the original text afterwards. Well-formed files never take this path.
+// back to the original text afterwards. Text that saphyr accepts never takes this path.
 
 /// Upper bound on re-indented lines (each costs a re-parse).
 const MAX_FLOW_INDENT_PATCHES: usize = 256;
+
+/// Upper bound on the spaces inserted before one line.
+const MAX_FLOW_INDENT_SPACES: usize = 32;
 
 /// Spaces to insert at a byte of the (patched) text being parsed.
 struct FlowIndentFix {
@@ -1137,10 +1142,20 @@ struct Patch {
 }
 
 /// Records `fix` (given in patched coordinates) in `patches` (original coordinates, sorted).
-fn add_patch(patches: &mut Vec<Patch>, fix: FlowIndentFix) {
+/// Returns `false`, changing nothing, when a limit is reached.
+fn add_patch(patches: &mut Vec<Patch>, fix: FlowIndentFix) -> bool {
+    if patches.len() >= MAX_FLOW_INDENT_PATCHES || fix.spaces > MAX_FLOW_INDENT_SPACES {
+        return false;
+    }
     let at = unpatch_byte(patches, fix.at);
     match patches.iter().position(|p| p.at >= at) {
-        Some(i) if patches[i].at == at => patches[i].spaces += fix.spaces,
+        Some(i) if patches[i].at == at => {
+            let spaces = patches[i].spaces + fix.spaces;
+            if spaces > MAX_FLOW_INDENT_SPACES {
+                return false;
+            }
+            patches[i].spaces = spaces;
+        }
         Some(i) => patches.insert(
             i,
             Patch {
@@ -1153,6 +1168,7 @@ fn add_patch(patches: &mut Vec<Patch>, fix: FlowIndentFix) {
             spaces: fix.spaces,
         }),
     }
+    true
 }
 
 fn apply_patches(text: &str, patches: &[Patch]) -> String {
@@ -1240,7 +1256,7 @@ fn unpatch_error(text: &str, patches: &[Patch], mut error: YamlError) -> YamlErr
 }
 
 /// Checks that `key` can be a JSON object key and is not already in the map.
-fn check_key(map: &mut MapFrame, entries: &[(Node, Node)], key: &Node) -> Result<(), YamlError> {
+fn check_key(map: &mut MapFrame, key: &Node) -> Result<(), YamlError> {
     if is_merge_key(key) {
         // go-yaml v2 applies every `<<` entry; they are not map keys.
         return Ok(());
@@ -1250,6 +1266,12 @@ fn check_key(map: &mut MapFrame, entries: &[(Node, Node)], key: &Node) -> Result
         span: key.span,
     })?;
     // The key becomes `entries[slot]` when its value arrives; earlier keys are all in `entries`.
+    let MapFrame {
+        entries,
+        key_hashes,
+        index,
+        ..
+    } = map;
     let slot = entries.len();
     let duplicate = |entries: &[(Node, Node)], i: usize, text: &str| {
         entries.get(i).map(|(first, _)| YamlError::DuplicateKey {
@@ -1258,7 +1280,7 @@ fn check_key(map: &mut MapFrame, entries: &[(Node, Node)], key: &Node) -> Result
             first: first.span,
         })
     };
-    if let Some(index) = &mut map.index {
+    if let Some(index) = index {
         if let Some(&i) = index.get(text.as_ref())
             && let Some(err) = duplicate(entries, i, &text)
         {
@@ -1268,7 +1290,7 @@ fn check_key(map: &mut MapFrame, entries: &[(Node, Node)], key: &Node) -> Result
         return Ok(());
     }
     let hash = fnv1a(text.as_bytes());
-    for &(h, i) in &map.key_hashes {
+    for &(h, i) in key_hashes.iter() {
         if h == hash
             && entries
                 .get(i)
@@ -1278,19 +1300,19 @@ fn check_key(map: &mut MapFrame, entries: &[(Node, Node)], key: &Node) -> Result
             return Err(err);
         }
     }
-    map.key_hashes.push((hash, slot));
-    if map.key_hashes.len() > LINEAR_KEY_SCAN {
-        let mut index = HashMap::with_capacity(map.key_hashes.len() * 2);
-        for &(_, i) in &map.key_hashes {
+    key_hashes.push((hash, slot));
+    if key_hashes.len() > LINEAR_KEY_SCAN {
+        let mut by_key = HashMap::with_capacity(key_hashes.len() * 2);
+        for &(_, i) in key_hashes.iter() {
             if let Some((k, _)) = entries.get(i)
                 && let Ok(s) = key_string(k)
             {
-                index.insert(s.into_owned(), i);
+                by_key.insert(s.into_owned(), i);
             }
         }
-        index.insert(text.into_owned(), slot);
-        map.index = Some(index);
-        map.key_hashes = Vec::new();
+        by_key.insert(text.into_owned(), slot);
+        *index = Some(by_key);
+        *key_hashes = Vec::new();
     }
     Ok(())
 }
@@ -1398,6 +1420,13 @@ fn key_string(key: &Node) -> Result<Cow<'_, str>, &'static str> {
         Some(Value::Null) => Err("unsupported map key: a null key cannot be a JSON key"),
         None => Err("unsupported map key: a sequence or mapping cannot be a JSON key"),
     }
+}
+
+/// Whether a JSON key could be the printed form of a non-string scalar (a boolean, null or
+/// number), so that a key written differently could still resolve to it.
+fn could_print_as_non_string(key: &str) -> bool {
+    matches!(key, "true" | "false" | "null")
+        || key.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
 }
 
 /// [`key_string`], falling back to the text for keys the parser would have refused.
@@ -2327,6 +2356,25 @@ spec:
         assert_eq!(root.get("true").and_then(Node::as_str), Some("d"));
         assert_eq!(root.get("y"), None);
         assert!(parse("- a\n").get("a").is_none());
+        // A `<<` merge key is not an entry; a quoted "<<" is.
+        let merged = parse("a: &a {k: v}\nb: {<<: *a}\nc: {\"<<\": q}\n");
+        assert_eq!(merged.get("b").and_then(|b| b.get("<<")), None);
+        assert_eq!(
+            merged
+                .get("b")
+                .and_then(|b| b.get("k"))
+                .and_then(Node::as_str),
+            Some("v")
+        );
+        assert_eq!(
+            merged
+                .get("c")
+                .and_then(|c| c.get("<<"))
+                .and_then(Node::as_str),
+            Some("q")
+        );
+        assert_eq!(parse("yes: 1\n").get("yes"), None);
+        assert!(parse("1: a\n").get("1").is_some());
         assert!(parse("a: ~\n").get("a").is_some_and(Node::is_null));
         assert!(parse("a: ''\n").get("a").is_some_and(|n| !n.is_null()));
     }

@@ -13,7 +13,16 @@ const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Runs kiln in `dir` with `args`, optionally feeding `stdin`.
 fn kiln(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    kiln_env(dir, args, stdin, &[])
+}
+
+/// [`kiln`] with extra environment variables.
+fn kiln_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.env_remove("GIT_INDEX_FILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     cmd.arg("-C")
         .arg(dir)
         .arg("--color")
@@ -131,6 +140,39 @@ fn staged_sees_a_staged_change_the_work_tree_no_longer_has() {
 
     let worktree = kiln(dir, &["check"], None);
     assert_eq!(code(&worktree), 0, "{}", stderr(&worktree));
+}
+
+#[test]
+fn staged_reads_the_index_a_hook_is_given() {
+    // `git commit -a` runs the hook with GIT_INDEX_FILE naming a temporary index.
+    let repo = clean_repo();
+    let dir = repo.path();
+    let index = dir.join(".git/next-index");
+    std::fs::copy(dir.join(".git/index"), &index).expect("copy the index");
+    edit(dir, DEPLOYMENT, "shop:1.0.0", "shop:6.6.6");
+    let status = Command::new("git")
+        .current_dir(dir)
+        .env("GIT_INDEX_FILE", &index)
+        .args(["add", DEPLOYMENT])
+        .status()
+        .expect("git add");
+    assert!(status.success());
+    edit(dir, DEPLOYMENT, "shop:6.6.6", "shop:1.0.0");
+
+    let hook = kiln_env(
+        dir,
+        &["check", "--staged"],
+        None,
+        &[("GIT_INDEX_FILE", &index)],
+    );
+    assert_eq!(code(&hook), 1, "{}", stderr(&hook));
+    assert!(
+        stderr(&hook).contains("registry.lan/shop:6.6.6"),
+        "{}",
+        stderr(&hook)
+    );
+    let plain = kiln(dir, &["check", "--staged"], None);
+    assert_eq!(code(&plain), 0, "{}", stderr(&plain));
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, ColorChoice, Command, Format, SourceArgs};
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus, Severity, SourceLookup};
-use crate::fs::{FsError, RepoFs, Source};
+use crate::fs::{FsError, OpenOptions, RepoFs, Source};
 use crate::load::Loader;
 use crate::project::{PROJECT_FILE, Project, project_from_yaml};
 
@@ -90,8 +90,15 @@ pub fn source_of(args: &SourceArgs) -> Source {
 }
 
 /// Opens the view of `root` for `source`, or the diagnostic saying why it cannot be.
+///
+/// Inside a git hook, `GIT_INDEX_FILE` names the index being committed (`git commit -a`
+/// and `git commit <paths>` use a temporary one); `--staged` reads that one, so the hook
+/// checks exactly what will be committed.
 pub fn open(root: &Path, source: Source) -> Result<RepoFs, Diagnostic> {
-    RepoFs::open(root, source).map_err(|e| {
+    let options = OpenOptions {
+        index_file: std::env::var_os("GIT_INDEX_FILE").map(PathBuf::from),
+    };
+    RepoFs::open_with(root, source, &options).map_err(|e| {
         let code = match e {
             FsError::Io { .. } => Code::Unreadable,
             _ => Code::Git,
