@@ -15,6 +15,7 @@ kiln="$root/target/release/kiln"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(10 100 1000)
+results=()
 for n in "${sizes[@]}"; do
   repo="$work/mono-$n"
   python3 "$gen" "$repo" --apps "$n" >/dev/null
@@ -25,7 +26,21 @@ for n in "${sizes[@]}"; do
   git -C "$repo" add -A
   git -C "$repo" -c user.name=bench -c user.email=bench@example.org commit -q -m init
   "$kiln" -C "$repo" check -q   # must be clean, or the numbers measure error reporting
-  hyperfine --warmup 3 --runs 20 -N --export-markdown "$work/check-$n.md" \
-    "$kiln -C $repo check" "$kiln -C $repo check --staged" "$kiln -C $repo check --rev HEAD"
-  cat "$work/check-$n.md"
+  hyperfine --warmup 3 --runs 20 -N --style none --export-json "$work/check-$n.json" \
+    -n "check" "$kiln -C $repo check" \
+    -n "check --staged" "$kiln -C $repo check --staged" \
+    -n "check --rev HEAD" "$kiln -C $repo check --rev HEAD" >/dev/null
+  results+=("$n:$work/check-$n.json")
 done
+# One table: median and spread of every command at every size.
+python3 - "$(date -u +%Y-%m-%d)" "${results[@]}" <<'PY'
+import json, sys
+date = sys.argv[1]
+print("| date | apps | command | median | min | max |")
+print("|---|---:|---|---:|---:|---:|")
+for arg in sys.argv[2:]:
+    n, path = arg.split(":", 1)
+    for r in json.load(open(path))["results"]:
+        ms = lambda s: f"{s * 1000:.0f} ms"
+        print(f"| {date} | {n} | `kiln {r['command']}` | {ms(r['median'])} | {ms(r['min'])} | {ms(r['max'])} |")
+PY

@@ -99,6 +99,17 @@ pub const PATH_FIELDS: &[PathField] = &[
     field("validators", None, Expect::FileOrKustomization, true),
 ];
 
+/// The paths a KSOPS generator config (`apiVersion: viaduct.ai/v1`, `kind: ksops`) names,
+/// relative to the kustomization that runs it: encrypted manifests under `files`, and
+/// encrypted inputs of generated Secrets under `secretFrom[].files`, `binaryFiles` and
+/// `envs` (`files` items may be `key=path`).
+pub const KSOPS_FIELDS: &[PathField] = &[
+    field("files", None, Expect::File, false),
+    field("secretFrom", Some("files"), Expect::File, false),
+    field("secretFrom", Some("binaryFiles"), Expect::File, false),
+    field("secretFrom", Some("envs"), Expect::File, false),
+];
+
 /// How a path named by a kustomization resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -123,6 +134,8 @@ pub enum Target {
 /// One path named by a kustomization.
 #[derive(Debug, Clone)]
 pub struct PathRef {
+    /// The file it is written in: the kustomization, or a generator config it names.
+    pub file: String,
     /// The field it appears in.
     pub field: &'static PathField,
     /// The text as written (for `files`, without the `key=` part).
@@ -144,8 +157,10 @@ pub struct Kustomization {
     pub text: Arc<str>,
     /// Its document (`None` when the file is empty).
     pub node: Option<Node>,
-    /// Every path it names, in document order.
+    /// Every path it names, in document order, then the paths its KSOPS generators name.
     pub refs: Vec<PathRef>,
+    /// Generator configs it names that could not be read or parsed.
+    pub problems: Vec<Diagnostic>,
 }
 
 impl Kustomization {
@@ -319,7 +334,8 @@ pub fn discover(loader: &Loader<'_>) -> Repo {
         let mut next = Vec::new();
         for result in parsed {
             match result {
-                Ok(k) => {
+                Ok(mut k) => {
+                    repo.diagnostics.append(&mut k.problems);
                     for child in k.children() {
                         if !repo.kustomizations.contains_key(child) {
                             next.push(child.to_string());
@@ -416,31 +432,41 @@ fn parse_kustomization(loader: &Loader<'_>, dir: &str) -> Result<Kustomization, 
     })?;
     let (text, node) = loader.yaml_one(&file)?;
     let mut refs = Vec::new();
+    let mut problems = Vec::new();
     if let Some(node) = &node {
-        for spec in PATH_FIELDS {
-            let Some(items) = node.get(spec.field).and_then(Node::as_seq) else {
-                continue;
-            };
-            for item in items {
-                match spec.key {
-                    None => push_ref(fs, dir, spec, item, &mut refs),
-                    Some(key) => {
-                        let Some(value) = item.get(key) else { continue };
-                        match value.as_seq() {
-                            Some(list) => {
-                                for v in list {
-                                    push_ref(fs, dir, spec, v, &mut refs);
-                                }
-                            }
-                            None => push_ref(fs, dir, spec, value, &mut refs),
-                        }
+        let at = Origin {
+            fs,
+            dir,
+            file: &file,
+        };
+        collect_refs(&at, PATH_FIELDS, node, &mut refs);
+        if let Some(openapi) = node.get("openapi").and_then(|o| o.get("path")) {
+            static OPENAPI: PathField = field("openapi", Some("path"), Expect::File, false);
+            push_ref(&at, &OPENAPI, openapi, &mut refs);
+        }
+        // KSOPS generators read encrypted files that the kustomization does not name.
+        let generators: Vec<String> = refs
+            .iter()
+            .filter(|r| r.field.field == "generators")
+            .filter_map(|r| match &r.target {
+                Target::File(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect();
+        for generator in generators {
+            match loader.yaml_docs(&generator) {
+                Err(d) => problems.push(d),
+                Ok((_, docs)) => {
+                    let at = Origin {
+                        fs,
+                        dir,
+                        file: &generator,
+                    };
+                    for doc in docs.iter().filter(|d| is_ksops(&d.root)) {
+                        collect_refs(&at, KSOPS_FIELDS, &doc.root, &mut refs);
                     }
                 }
             }
-        }
-        if let Some(openapi) = node.get("openapi").and_then(|o| o.get("path")) {
-            static OPENAPI: PathField = field("openapi", Some("path"), Expect::File, false);
-            push_ref(fs, dir, &OPENAPI, openapi, &mut refs);
         }
     }
     Ok(Kustomization {
@@ -449,23 +475,66 @@ fn parse_kustomization(loader: &Loader<'_>, dir: &str) -> Result<Kustomization, 
         text,
         node,
         refs,
+        problems,
     })
 }
 
-fn push_ref(
-    fs: &RepoFs,
-    dir: &str,
-    spec: &'static PathField,
-    item: &Node,
+/// Whether a generator config is a KSOPS one.
+fn is_ksops(node: &Node) -> bool {
+    node.get("kind").and_then(Node::as_str) == Some("ksops")
+        && node
+            .get("apiVersion")
+            .and_then(Node::as_str)
+            .is_some_and(|v| v.starts_with("viaduct.ai/"))
+}
+
+/// Where paths are written: the view, the kustomization directory they are relative to,
+/// and the file they appear in.
+struct Origin<'a> {
+    fs: &'a RepoFs,
+    dir: &'a str,
+    file: &'a str,
+}
+
+/// Collects the paths `node` names under the fields of `table`.
+fn collect_refs(
+    at: &Origin<'_>,
+    table: &'static [PathField],
+    node: &Node,
     refs: &mut Vec<PathRef>,
 ) {
+    for spec in table {
+        let Some(items) = node.get(spec.field).and_then(Node::as_seq) else {
+            continue;
+        };
+        for item in items {
+            match spec.key {
+                None => push_ref(at, spec, item, refs),
+                Some(key) => {
+                    let Some(value) = item.get(key) else { continue };
+                    match value.as_seq() {
+                        Some(list) => {
+                            for v in list {
+                                push_ref(at, spec, v, refs);
+                            }
+                        }
+                        None => push_ref(at, spec, value, refs),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn push_ref(at: &Origin<'_>, spec: &'static PathField, item: &Node, refs: &mut Vec<PathRef>) {
     let Some(text) = item.as_str() else { return };
     if spec.inline_allowed && text.contains('\n') {
         return;
     }
     // `files` entries may be `key=path`.
-    let raw = match (spec.key, text.split_once('=')) {
-        (Some("files"), Some((_, path))) => path,
+    let is_files = spec.key.unwrap_or(spec.field) == "files";
+    let raw = match text.split_once('=') {
+        Some((_, path)) if is_files => path,
         _ => text,
     };
     let raw = raw.trim();
@@ -473,10 +542,11 @@ fn push_ref(
         return;
     }
     refs.push(PathRef {
+        file: at.file.to_string(),
         field: spec,
         raw: raw.to_string(),
         span: item.span.into(),
-        target: resolve_target(fs, dir, raw),
+        target: resolve_target(at.fs, at.dir, raw),
     });
 }
 

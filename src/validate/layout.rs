@@ -148,7 +148,7 @@ fn check_paths(loader: &Loader<'_>, repo: &Repo, k: &Kustomization, out: &mut Ve
     for r in &k.refs {
         let at = |code: Code, message: String| {
             Diagnostic::new(code, message)
-                .in_file(&k.file)
+                .in_file(&r.file)
                 .at(r.span)
                 .label(r.field.field)
         };
