@@ -13,8 +13,8 @@
 //! - mapping a JSON pointer back to a node ([`Node::find_pointer`]) for diagnostics.
 //!
 //! It does not own:
-//! - serialisation: nothing here writes YAML yet (the tree keeps what a byte-faithful emitter
-//!   will need: styles, tags, key order);
+//! - serialisation: printing trees the way kustomize prints them is [`emit`]'s job (re-exported
+//!   here: [`emit_documents`], [`emit_node`]);
 //! - schema validation or any knowledge of Kubernetes kinds;
 //! - reading files or rendering diagnostics.
 
@@ -22,6 +22,12 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle, Tag};
+
+pub mod emit;
+pub use emit::{
+    KustomizeValue, Unprintable, check_printable, emit_documents, emit_node, emit_node_into,
+    natural_cmp, scalar_value,
+};
 
 /// Maximum nesting of sequences and mappings. Deeper input is rejected so that the recursive
 /// helpers (`to_json`, `Clone`, `Drop`) cannot overflow a thread stack.
