@@ -14,5 +14,6 @@ pub mod discover;
 pub mod fs;
 pub mod load;
 pub mod project;
+pub mod secrets;
 pub mod validate;
 pub mod yaml;
