@@ -358,8 +358,9 @@ fn shortest_digits(f: f64) -> (bool, String, i32) {
     (f.is_sign_negative(), digits, exp.parse().unwrap_or(0))
 }
 
-/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` from the shortest digits.
-fn format_g(negative: bool, digits: &str, exp: i32) -> String {
+/// Go's `strconv.FormatFloat(f, 'g', -1, _)` from the shortest digits (shared with the
+/// float32 key spelling in `yaml`).
+pub(crate) fn format_g(negative: bool, digits: &str, exp: i32) -> String {
     let mut out = String::with_capacity(digits.len() + 8);
     if negative {
         out.push('-');

@@ -1775,60 +1775,15 @@ fn go_format_float32(f: f64) -> String {
         return if single.is_sign_negative() { "-0" } else { "0" }.to_owned();
     }
     // Rust's `{:e}` gives the shortest digits that round-trip as f32, like Go's -1 precision.
-    let sci = format!("{single:e}");
-    let (negative, sci) = match sci.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, sci.as_str()),
-    };
+    let sci = format!("{:e}", single.abs());
     let Some((mantissa, exp)) = sci.split_once('e') else {
-        return sci.to_owned();
+        return sci;
     };
     let Ok(exp) = exp.parse::<i32>() else {
-        return sci.to_owned();
+        return sci;
     };
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let mut out = String::new();
-    if negative {
-        out.push('-');
-    }
-    if !(-4..6).contains(&exp) {
-        // %e: d[.ddd]e±dd
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        let e = exp.unsigned_abs();
-        if e < 10 {
-            out.push('0');
-        }
-        out.push_str(&e.to_string());
-    } else {
-        // %f with exactly the needed digits.
-        let point = exp + 1; // digits before the decimal point
-        if point <= 0 {
-            out.push_str("0.");
-            for _ in 0..(-point) {
-                out.push('0');
-            }
-            out.push_str(&digits);
-        } else {
-            let point = usize::try_from(point).unwrap_or(0);
-            if digits.len() <= point {
-                out.push_str(&digits);
-                for _ in digits.len()..point {
-                    out.push('0');
-                }
-            } else {
-                out.push_str(&digits[..point]);
-                out.push('.');
-                out.push_str(&digits[point..]);
-            }
-        }
-    }
-    out
+    emit::format_g(single.is_sign_negative(), &digits, exp)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2849,5 +2804,32 @@ spec:
             files.len() as f64 / secs,
             bytes as f64 / 1e6 / secs
         );
+    }
+}
+
+#[cfg(test)]
+mod float_key_tests {
+    /// Float map keys become JSON keys the way sigs.k8s.io/yaml spells them: Go's
+    /// `FormatFloat(f, 'g', -1, 32)`.
+    #[test]
+    fn float_keys_are_spelled_like_go_float32() {
+        let cases = [
+            ("1.5", "1.5"),
+            ("3.0", "3"),
+            ("1e6", "1e+06"),
+            ("0.0001", "0.0001"),
+            ("0.00001", "1e-05"),
+            ("100000.5", "100000.5"),
+            ("-2.5e-7", "-2.5e-07"),
+            ("123456.7", "123456.7"),
+        ];
+        for (key, want) in cases {
+            let node = super::parse_one(&format!("{key}: x\n"))
+                .expect("parses")
+                .expect("has a document");
+            let json = node.to_json();
+            let keys: Vec<&String> = json.as_object().expect("a map").keys().collect();
+            assert_eq!(keys, [want], "{key}");
+        }
     }
 }
