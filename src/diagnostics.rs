@@ -170,18 +170,9 @@ impl fmt::Display for Code {
     }
 }
 
-/// Where in a file a diagnostic points: a byte range plus its 1-based line and column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Span {
-    /// Byte offset of the first byte.
-    pub start: usize,
-    /// Byte offset one past the last byte.
-    pub end: usize,
-    /// 1-based line of `start`.
-    pub line: u32,
-    /// 1-based column of `start`, in characters.
-    pub col: u32,
-}
+/// Where in a file a diagnostic points: a byte range plus its 1-based line and column. It is
+/// the YAML layer's span, so a node's position needs no conversion.
+pub use crate::yaml::Span;
 
 impl Span {
     /// The span of `start..end` in `text`, with its line and column computed.
@@ -193,17 +184,6 @@ impl Span {
             end: end.clamp(start, text.len()),
             line,
             col,
-        }
-    }
-}
-
-impl From<crate::yaml::Span> for Span {
-    fn from(s: crate::yaml::Span) -> Span {
-        Span {
-            start: s.start,
-            end: s.end,
-            line: s.line,
-            col: s.col,
         }
     }
 }

@@ -545,7 +545,7 @@ fn push_ref(at: &Origin<'_>, spec: &'static PathField, item: &Node, refs: &mut V
         file: at.file.to_string(),
         field: spec,
         raw: raw.to_string(),
-        span: item.span.into(),
+        span: item.span,
         target: resolve_target(at.fs, at.dir, raw),
     });
 }

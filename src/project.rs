@@ -211,7 +211,7 @@ fn from_yaml<T: DeserializeOwned>(
             };
             Diagnostic::new(code, format!("invalid {path}{field}: {err}"))
                 .in_file(path)
-                .at(crate::diagnostics::Span::from(at.span))
+                .at(at.span)
                 .hint(hint)
         })
         .collect();
@@ -222,7 +222,7 @@ fn from_yaml<T: DeserializeOwned>(
         vec![
             Diagnostic::new(code, format!("invalid {path}: {err}"))
                 .in_file(path)
-                .at(crate::diagnostics::Span::from(node.span))
+                .at(node.span)
                 .hint(hint),
         ]
     })

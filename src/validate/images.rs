@@ -382,7 +382,7 @@ fn apply_override(file: &str, entry: &Node, uses: &mut [ImageUse]) {
         *u = ImageUse {
             reference,
             file: file.to_string(),
-            span: changed.span.into(),
+            span: changed.span,
         };
     }
 }
@@ -415,7 +415,7 @@ fn collect_images(node: &Node, file: &str, out: &mut Vec<ImageUse>) {
                     out.push(ImageUse {
                         reference: s.text.clone(),
                         file: file.to_string(),
-                        span: v.span.into(),
+                        span: v.span,
                     });
                 } else {
                     collect_images(v, file, out);

@@ -277,7 +277,7 @@ pub(crate) fn top_span(k: &Kustomization, key: &str) -> Span {
             .map(|(key_node, _)| key_node.span)
     });
     match (keyed, node) {
-        (Some(span), _) => span.into(),
+        (Some(span), _) => span,
         (None, Some(n)) => Span::in_text(&k.text, n.span.start, n.span.start),
         (None, None) => Span::in_text(&k.text, 0, 0),
     }
