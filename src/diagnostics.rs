@@ -140,6 +140,8 @@ codes! {
     PlaintextNotIgnored = "KLN0130", Error;
     /// A file under `secret-decrypted/` is tracked or staged.
     PlaintextTracked = "KLN0131", Error;
+    /// A Secret manifest holds values in clear.
+    PlaintextSecret = "KLN0132", Error;
     /// The repository has no CODEOWNERS file.
     CodeownersMissing = "KLN0201", Error;
     /// The CODEOWNERS file is over GitHub's 3 MB limit.
@@ -205,6 +207,8 @@ pub struct Diagnostic {
     pub label: Option<String>,
     /// What to do about it.
     pub hint: Option<String>,
+    /// The file holds secrets: renderers print where, never an excerpt of what.
+    pub sensitive: bool,
 }
 
 /// Building diagnostics
@@ -219,12 +223,19 @@ impl Diagnostic {
             span: None,
             label: None,
             hint: None,
+            sensitive: false,
         }
     }
 
     /// Points the diagnostic at a file.
     pub fn in_file(mut self, file: impl Into<String>) -> Diagnostic {
         self.file = Some(file.into());
+        self
+    }
+
+    /// Marks the file as holding secrets: no source excerpt is ever shown for it.
+    pub fn sensitive(mut self) -> Diagnostic {
+        self.sensitive = true;
         self
     }
 
@@ -373,7 +384,7 @@ pub fn render_human(diags: &Diagnostics, sources: &dyn SourceLookup, color: bool
         if i > 0 {
             out.push('\n');
         }
-        let source = d.file.as_deref().and_then(|f| {
+        let source = d.file.as_deref().filter(|_| !d.sensitive).and_then(|f| {
             sources.source(f).map(|text| NamedText {
                 name: f.to_string(),
                 text,
@@ -521,7 +532,8 @@ impl miette::Diagnostic for MietteView<'_> {
 /// The structure is stable: an object `{"diagnostics": [...], "summary": {...}}` where
 /// each diagnostic has `code`, `severity` (`warning`, `error`, `fatal`), `message`, `file`
 /// (project-relative or null), `line` and `column` (1-based or null), `end_line`,
-/// `end_column`, `excerpt` (the source lines of the span, or null) and `hint` (or null).
+/// `end_column`, `excerpt` (the source lines of the span, or null; always null for files
+/// that hold secrets) and `hint` (or null).
 /// `summary` counts `errors` (including fatal ones) and `warnings`.
 pub fn render_json(diags: &Diagnostics, sources: &dyn SourceLookup) -> String {
     #[derive(Serialize)]
@@ -551,7 +563,11 @@ pub fn render_json(diags: &Diagnostics, sources: &dyn SourceLookup) -> String {
         .items()
         .iter()
         .map(|d| {
-            let source = d.file.as_deref().and_then(|f| sources.source(f));
+            let source = d
+                .file
+                .as_deref()
+                .filter(|_| !d.sensitive)
+                .and_then(|f| sources.source(f));
             let (end_line, end_column, excerpt) = match (d.span, &source) {
                 (Some(sp), Some(src)) if sp.end <= src.len() => {
                     let (el, ec) = crate::yaml::line_col(src, sp.end);

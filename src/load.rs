@@ -17,7 +17,15 @@ use crate::yaml::{self, Document, Node, YamlError};
 /// Reads files of one view and remembers their texts.
 pub struct Loader<'fs> {
     fs: &'fs RepoFs,
-    sources: Mutex<HashMap<String, Arc<str>>>,
+    sources: Mutex<HashMap<String, Cached>>,
+}
+
+/// A file as read: its text, or for a file that is not UTF-8 a lossy copy (for excerpts)
+/// and the diagnostic every later read must get again.
+#[derive(Clone)]
+enum Cached {
+    Text(Arc<str>),
+    NotUtf8(Arc<str>, Box<Diagnostic>),
 }
 
 impl<'fs> Loader<'fs> {
@@ -36,14 +44,16 @@ impl<'fs> Loader<'fs> {
 
     /// The text of a file, read once and cached.
     pub fn text(&self, path: &str) -> Result<Arc<str>, Diagnostic> {
-        if let Some(text) = self.cached(path) {
-            return Ok(text);
+        match self.cached(path) {
+            Some(Cached::Text(text)) => return Ok(text),
+            Some(Cached::NotUtf8(_, diag)) => return Err(*diag),
+            None => {}
         }
         let bytes = self.fs.read(path).map_err(|e| fs_diagnostic(path, &e))?;
-        let (text, result) = match String::from_utf8(bytes) {
+        let (cached, result) = match String::from_utf8(bytes) {
             Ok(s) => {
                 let text: Arc<str> = Arc::from(s);
-                (text.clone(), Ok(text))
+                (Cached::Text(text.clone()), Ok(text))
             }
             Err(err) => {
                 let valid = err.utf8_error().valid_up_to();
@@ -56,10 +66,10 @@ impl<'fs> Loader<'fs> {
                     .at(span)
                     .label("first invalid byte")
                     .hint("kiln reads YAML and text files as UTF-8; re-encode the file");
-                (lossy, Err(diag))
+                (Cached::NotUtf8(lossy, Box::new(diag.clone())), Err(diag))
             }
         };
-        self.remember(path, text);
+        self.remember(path, cached);
         result
     }
 
@@ -77,22 +87,28 @@ impl<'fs> Loader<'fs> {
         Ok((text, node))
     }
 
-    fn cached(&self, path: &str) -> Option<Arc<str>> {
+    fn cached(&self, path: &str) -> Option<Cached> {
         // A poisoned lock only means another thread panicked while inserting; the map
         // itself is still a valid cache.
         let map = self.sources.lock().unwrap_or_else(|p| p.into_inner());
         map.get(path).cloned()
     }
 
-    fn remember(&self, path: &str, text: Arc<str>) {
+    fn remember(&self, path: &str, cached: Cached) {
         let mut map = self.sources.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(path.to_string(), text);
+        map.insert(path.to_string(), cached);
     }
 }
 
 impl SourceLookup for Loader<'_> {
     fn source(&self, path: &str) -> Option<Arc<str>> {
-        self.cached(path).or_else(|| self.text(path).ok())
+        if self.cached(path).is_none() {
+            // Reading fills the cache, with a lossy copy for a file that is not UTF-8.
+            let _ = self.text(path);
+        }
+        match self.cached(path)? {
+            Cached::Text(text) | Cached::NotUtf8(text, _) => Some(text),
+        }
     }
 }
 
@@ -125,4 +141,29 @@ pub fn fs_diagnostic(path: &str, err: &FsError) -> Diagnostic {
         _ => Code::Unreadable,
     };
     Diagnostic::new(code, format!("cannot read {path}: {err}")).in_file(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::Source;
+
+    /// Regression: the second read of a file that is not UTF-8 used to return the lossy
+    /// copy as if it were the file, so whichever rule read it second saw no problem.
+    #[test]
+    fn a_file_that_is_not_utf8_fails_on_every_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("bad.yaml"), b"note: caf\xe9\n").expect("write");
+        let fs = RepoFs::open(dir.path(), Source::WorkTree).expect("opens");
+        let loader = Loader::new(&fs);
+        for _ in 0..2 {
+            let err = loader.text("bad.yaml").expect_err("not UTF-8");
+            assert_eq!(err.code, Code::NotUtf8);
+        }
+        assert!(
+            loader
+                .source("bad.yaml")
+                .is_some_and(|t| t.starts_with("note: caf"))
+        );
+    }
 }

@@ -231,6 +231,35 @@ fn a_staged_plaintext_secret_is_refused() {
 }
 
 #[test]
+fn a_staged_plaintext_secret_manifest_is_refused_without_printing_it() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    let secret = "apps/prod/shop/deploy/db-secret.yaml";
+    std::fs::write(
+        dir.join(secret),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: canary-7f3a9\n",
+    )
+    .expect("write");
+    edit(
+        dir,
+        "apps/prod/shop/deploy/kustomization.yaml",
+        "patches:",
+        "- db-secret.yaml\npatches:",
+    );
+    git(dir, &["add", "-A"]);
+    for format in ["human", "json"] {
+        let o = kiln(dir, &["--format", format, "check", "--staged"], None);
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(all.contains("KLN0132") && all.contains(secret), "{all}");
+        assert!(
+            !all.contains("canary-7f3a9"),
+            "plaintext must never be printed: {all}"
+        );
+    }
+}
+
+#[test]
 fn a_plaintext_folder_that_is_not_ignored_is_refused() {
     let repo = clean_repo();
     let dir = repo.path();

@@ -44,7 +44,7 @@ pub fn validate(
         || {
             rayon::join(
                 || owners::check(loader, project, repo),
-                || plaintext::check(loader.fs(), repo),
+                || plaintext::check(loader, repo),
             )
         },
     );
