@@ -977,3 +977,31 @@ fn timing_open_and_read_everything() -> TestResult {
     }
     Ok(())
 }
+
+/// The work tree takes the executable bit of tracked files from the index (no `stat` per
+/// file) and asks the disk only for untracked files.
+#[cfg(unix)]
+#[test]
+fn executable_bits_come_from_the_index_for_tracked_files_and_the_disk_otherwise() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::init()?;
+    repo.write("tracked.sh", "#!/bin/sh\n")?;
+    std::fs::set_permissions(
+        repo.path().join("tracked.sh"),
+        PermissionsExt::from_mode(0o755),
+    )?;
+    repo.commit_all("scripts")?;
+    repo.write("untracked.sh", "#!/bin/sh\n")?;
+    std::fs::set_permissions(
+        repo.path().join("untracked.sh"),
+        PermissionsExt::from_mode(0o755),
+    )?;
+    repo.write("plain.txt", "x\n")?;
+
+    let fs = repo.open(Source::WorkTree)?;
+    let kind = |p: &str| fs.files().iter().find(|e| e.path == p).map(|e| e.kind);
+    assert_eq!(kind("tracked.sh"), Some(EntryKind::Executable));
+    assert_eq!(kind("untracked.sh"), Some(EntryKind::Executable));
+    assert_eq!(kind("plain.txt"), Some(EntryKind::File));
+    Ok(())
+}

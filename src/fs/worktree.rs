@@ -62,6 +62,8 @@ pub(super) struct GitContext<'a> {
     pub(super) tracked: &'a [String],
     /// Submodule paths in the index below the project root, sorted.
     pub(super) gitlinks: &'a [String],
+    /// Paths the index records as executable, sorted.
+    pub(super) executables: &'a [String],
 }
 
 impl GitContext<'_> {
@@ -303,7 +305,17 @@ impl<'a> Walk<'a> {
             self.links.insert(path.clone(), target);
             EntryKind::Symlink
         } else if file_type.is_file() {
-            if is_executable(entry)? {
+            // For a tracked file the index says whether it is executable. Asking the disk
+            // costs a `stat` per file, which doubled the walk of a large repository; the two
+            // differ only after a `chmod` that is not staged yet, which nothing kiln does with
+            // YAML depends on. Untracked files are asked.
+            let executable = match self.shared.git {
+                Some(git) if git.is_tracked_file(&path) => {
+                    git.executables.binary_search(&path).is_ok()
+                }
+                _ => is_executable(entry)?,
+            };
+            if executable {
                 EntryKind::Executable
             } else {
                 EntryKind::File
