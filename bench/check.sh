@@ -36,11 +36,12 @@ done
 python3 - "$(date -u +%Y-%m-%d)" "${results[@]}" <<'PY'
 import json, sys
 date = sys.argv[1]
-print("| date | apps | command | median | min | max |")
-print("|---|---:|---|---:|---:|---:|")
+print("| date | apps | command | median | min | max | CPU (user+sys, mean) |")
+print("|---|---:|---|---:|---:|---:|---:|")
 for arg in sys.argv[2:]:
     n, path = arg.split(":", 1)
     for r in json.load(open(path))["results"]:
         ms = lambda s: f"{s * 1000:.0f} ms"
-        print(f"| {date} | {n} | `kiln {r['command']}` | {ms(r['median'])} | {ms(r['min'])} | {ms(r['max'])} |")
+        cpu = r["user"] + r["system"]
+        print(f"| {date} | {n} | `kiln {r['command']}` | {ms(r['median'])} | {ms(r['min'])} | {ms(r['max'])} | {ms(cpu)} |")
 PY
