@@ -128,11 +128,13 @@ pub fn check(
     let (built, mut out) = builds(loader, repo);
     // Folders that exist but could not be read: their images are not "unbuilt", the
     // folder's own diagnostic says what is wrong.
-    let broken: Vec<&str> = repo
+    let read: std::collections::HashSet<&str> =
+        built.iter().map(|img| img.context.as_str()).collect();
+    let broken: std::collections::HashSet<&str> = repo
         .bases
         .iter()
         .flat_map(|b| b.builds.iter())
-        .filter(|dir| !built.iter().any(|img| &img.context == *dir))
+        .filter(|dir| !read.contains(dir.as_str()))
         .filter_map(|dir| dir.rsplit('/').next())
         .collect();
 
@@ -167,16 +169,22 @@ pub fn check(
         .collect();
     roots.extend(repo.bases.iter().filter_map(|b| b.deploy.as_deref()));
 
+    let registries: Vec<(&str, String)> = project
+        .images
+        .registries
+        .iter()
+        .map(|r| (r.as_str(), format!("{r}/")))
+        .collect();
     for root in roots {
         let Some(list) = uses.get(root) else { continue };
         for u in list.iter() {
-            for registry in &project.images.registries {
-                let Some(rest) = u.reference.strip_prefix(&format!("{registry}/")) else {
+            for (registry, prefix) in &registries {
+                let Some(rest) = u.reference.strip_prefix(prefix.as_str()) else {
                     continue;
                 };
                 let (name, tag) = split_reference(rest);
                 match by_name.get(name) {
-                    None if broken.contains(&name) => {}
+                    None if broken.contains(name) => {}
                     None => out.push(
                         Diagnostic::new(
                             Code::ImageNotBuilt,
