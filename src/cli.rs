@@ -79,6 +79,22 @@ pub enum Command {
     Owners(OwnersArgs),
     /// List the container images an environment needs built.
     Images(ImagesArgs),
+    /// Install or remove the git pre-commit hook that runs `kiln check --staged`.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+/// `kiln hook`.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write the pre-commit hook into the repository's hooks folder (honouring core.hooksPath).
+    Install {
+        /// Replace a pre-commit hook kiln did not write (it is kept as pre-commit.kiln-backup).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove kiln's pre-commit hook (restoring a hook it replaced).
+    Uninstall,
 }
 
 /// Which version of the repository to read.

@@ -104,6 +104,8 @@ codes! {
     Git = "KLN0007", Fatal;
     /// The directory is not a kiln project, or a command's argument names nothing in it.
     Usage = "KLN0008", Fatal;
+    /// A file kiln writes (such as the git hook) could not be written.
+    WriteFailed = "KLN0009", Fatal;
     /// A build folder has no Dockerfile.
     MissingDockerfile = "KLN0101", Error;
     /// A build folder has no vars.yaml.

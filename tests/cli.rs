@@ -445,3 +445,97 @@ fn an_unknown_environment_is_a_usage_error() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("there is no environment `nope`"));
 }
+
+/// `git` in `dir` with kiln on the PATH, as a developer's shell would have it.
+fn git_with_kiln(dir: &Path, args: &[&str]) -> Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_kiln"))
+        .parent()
+        .expect("the binary is in a folder");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("git")
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .args(["-c", "user.name=kiln", "-c", "user.email=kiln@example.org"])
+        .args(args)
+        .output()
+        .expect("git runs")
+}
+
+#[test]
+fn the_installed_hook_refuses_a_bad_commit_and_lets_a_good_one_through() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    let o = kiln(dir, &["hook", "install"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let hook = dir.join(".git/hooks/pre-commit");
+    assert_eq!(
+        std::fs::read_to_string(&hook).expect("hook written"),
+        std::fs::read_to_string(Path::new(MANIFEST_DIR).join("hooks/pre-commit")).expect("read")
+    );
+
+    edit(dir, DEPLOYMENT, "shop:1.0.0", "shop:6.6.6");
+    git(dir, &["add", DEPLOYMENT]);
+    let refused = git_with_kiln(dir, &["commit", "-q", "-m", "bad tag"]);
+    assert!(!refused.status.success(), "the hook must refuse the commit");
+    assert!(stderr(&refused).contains("KLN0121"), "{}", stderr(&refused));
+
+    edit(dir, DEPLOYMENT, "shop:6.6.6", "shop:1.0.0");
+    edit(
+        dir,
+        "apps/prod/shop/deploy/replicas.yaml",
+        "replicas: 2",
+        "replicas: 3",
+    );
+    git(dir, &["add", "-A"]);
+    let accepted = git_with_kiln(dir, &["commit", "-q", "-m", "three replicas"]);
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+}
+
+#[test]
+fn hook_install_respects_hooks_path_and_foreign_hooks() {
+    let repo = clean_repo();
+    let dir = repo.path();
+    git(dir, &["config", "core.hooksPath", ".githooks"]);
+    std::fs::create_dir_all(dir.join(".githooks")).expect("mkdir");
+    let hook = dir.join(".githooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\nexec lint-everything\n").expect("write");
+
+    let refused = kiln(dir, &["hook", "install"], None);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert!(
+        std::fs::read_to_string(&hook)
+            .expect("read")
+            .contains("lint-everything")
+    );
+
+    let forced = kiln(dir, &["hook", "install", "--force"], None);
+    assert_eq!(code(&forced), 0, "{}", stderr(&forced));
+    assert!(
+        std::fs::read_to_string(&hook)
+            .expect("read")
+            .contains("kiln check --staged")
+    );
+    assert!(dir.join(".githooks/pre-commit.kiln-backup").exists());
+    assert!(
+        !dir.join(".git/hooks/pre-commit").exists(),
+        "core.hooksPath wins"
+    );
+
+    let removed = kiln(dir, &["hook", "uninstall"], None);
+    assert_eq!(code(&removed), 0, "{}", stderr(&removed));
+    assert!(
+        std::fs::read_to_string(&hook)
+            .expect("restored")
+            .contains("lint-everything"),
+        "uninstall puts the previous hook back"
+    );
+    let foreign = kiln(dir, &["hook", "uninstall"], None);
+    assert_eq!(code(&foreign), 2, "a hook kiln did not write is left alone");
+}

@@ -9,6 +9,7 @@
 //! diagnostics.
 
 pub mod check;
+pub mod hook;
 pub mod images;
 pub mod owners;
 
@@ -65,6 +66,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
         Command::Check(args) => check::run(&root, &args, output, out, err),
         Command::Owners(args) => owners::run(&root, &args, output, out, err),
         Command::Images(args) => images::run(&root, &args, output, out, err),
+        Command::Hook(cmd) => hook::run(&root, &cmd, output, out, err),
     }
 }
 
