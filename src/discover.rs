@@ -240,6 +240,13 @@ impl Repo {
             .and_then(|&i| self.bases.get(i))
     }
 
+    /// The bases an overlay at `dir` builds on: those whose deploy directory it reaches.
+    pub fn bases_reached(&self, dir: &str) -> impl Iterator<Item = &Base> {
+        self.closure(dir)
+            .into_iter()
+            .filter_map(|k| self.base_with_deploy(&k.dir))
+    }
+
     /// The kustomizations reachable from `dir`, depth first, each once, `dir` first.
     pub fn closure(&self, dir: &str) -> Vec<&Kustomization> {
         let mut seen = BTreeSet::new();

@@ -155,10 +155,8 @@ fn contexts_of_env<'r>(repo: &'r Repo, env: &discover::Env) -> BTreeSet<&'r str>
     let mut out = BTreeSet::new();
     for app in &env.apps {
         let Some(deploy) = &app.deploy else { continue };
-        for k in repo.closure(deploy) {
-            if let Some(base) = repo.base_with_deploy(&k.dir) {
-                out.extend(base.builds.iter().map(String::as_str));
-            }
+        for base in repo.bases_reached(deploy) {
+            out.extend(base.builds.iter().map(String::as_str));
         }
     }
     out

@@ -56,10 +56,7 @@ pub fn check(loader: &Loader<'_>, repo: &Repo, opts: &Options) -> Vec<Diagnostic
         let Some(k) = repo.kustomizations.get(deploy) else {
             continue;
         };
-        let reaches_base = repo
-            .closure(deploy)
-            .iter()
-            .any(|k| is_base_deploy(repo, &k.dir));
+        let reaches_base = repo.bases_reached(deploy).next().is_some();
         let names_base = k.refs.iter().any(|r| names_base_path(&r.target));
         if !reaches_base && !names_base {
             out.push(
@@ -261,10 +258,6 @@ fn base_names(repo: &Repo) -> String {
     } else {
         names.join(", ")
     }
-}
-
-fn is_base_deploy(repo: &Repo, dir: &str) -> bool {
-    repo.base_with_deploy(dir).is_some()
 }
 
 /// The span of a top-level key of a kustomization, or of the document when absent.
