@@ -1253,53 +1253,32 @@ impl Emitter<'_> {
             self.indention = false;
             return;
         }
-        let mut spaces = false;
-        let mut breaks = false;
-        let mut chars = value.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == ' ' {
-                if allow_breaks && !spaces && self.column > WIDTH && chars.peek() != Some(&' ') {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.write_break(c);
-                self.indention = true;
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                self.put(c);
-                self.indention = false;
-                spaces = false;
-                breaks = false;
-            }
-        }
+        self.write_folding(value, allow_breaks, false);
         self.whitespace = false;
         self.indention = false;
     }
 
     fn write_single_quoted(&mut self, value: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
+        self.write_folding(value, allow_breaks, true);
+        self.write_indicator("'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    /// The body of a plain or single-quoted scalar, as libyaml writes both: a space past the
+    /// fold column becomes a line break (never inside a run of spaces, and for a quoted
+    /// scalar never at its first or last character), breaks are written out, and a quoted
+    /// scalar doubles its `'`.
+    fn write_folding(&mut self, value: &str, allow_breaks: bool, quoted: bool) {
         let mut spaces = false;
         let mut breaks = false;
         let mut chars = value.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             if c == ' ' {
                 let next = chars.peek().map(|&(_, n)| n);
-                if allow_breaks
-                    && !spaces
-                    && self.column > WIDTH
-                    && i > 0
-                    && i + 1 < value.len()
-                    && next != Some(' ')
-                {
+                let inside = !quoted || (i > 0 && i + 1 < value.len());
+                if allow_breaks && !spaces && self.column > WIDTH && inside && next != Some(' ') {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -1316,7 +1295,7 @@ impl Emitter<'_> {
                 if breaks {
                     self.write_indent();
                 }
-                if c == '\'' {
+                if quoted && c == '\'' {
                     self.put('\'');
                 }
                 self.put(c);
@@ -1325,9 +1304,6 @@ impl Emitter<'_> {
                 breaks = false;
             }
         }
-        self.write_indicator("'", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
     }
 
     fn write_double_quoted(&mut self, value: &str, allow_breaks: bool) {
