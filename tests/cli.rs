@@ -52,6 +52,12 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Asserts that kiln's stderr mentions `needle`, printing all of it when not.
+#[track_caller]
+fn assert_stderr_has(o: &Output, needle: &str) {
+    assert!(stderr(o).contains(needle), "{}", stderr(o));
+}
+
 /// `git` in `dir`, isolated from the user's configuration, with a fixed identity and date.
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
@@ -118,11 +124,7 @@ fn edit(dir: &Path, path: &str, from: &str, to: &str) {
 fn the_example_repository_is_clean() {
     let o = kiln(Path::new(MANIFEST_DIR), &["check"], None);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("6 apps, 2 environments, 3 bases: ok"),
-        "{}",
-        stderr(&o)
-    );
+    assert_stderr_has(&o, "6 apps, 2 environments, 3 bases: ok");
 }
 
 #[test]
@@ -135,7 +137,7 @@ fn staged_sees_a_staged_change_the_work_tree_no_longer_has() {
 
     let staged = kiln(dir, &["check", "--staged"], None);
     assert_eq!(code(&staged), 1, "{}", stderr(&staged));
-    assert!(stderr(&staged).contains("KLN0121"), "{}", stderr(&staged));
+    assert_stderr_has(&staged, "KLN0121");
     assert!(stderr(&staged).contains("registry.lan/shop:6.6.6"));
 
     let worktree = kiln(dir, &["check"], None);
@@ -166,11 +168,7 @@ fn staged_reads_the_index_a_hook_is_given() {
         &[("GIT_INDEX_FILE", &index)],
     );
     assert_eq!(code(&hook), 1, "{}", stderr(&hook));
-    assert!(
-        stderr(&hook).contains("registry.lan/shop:6.6.6"),
-        "{}",
-        stderr(&hook)
-    );
+    assert_stderr_has(&hook, "registry.lan/shop:6.6.6");
     let plain = kiln(dir, &["check", "--staged"], None);
     assert_eq!(code(&plain), 0, "{}", stderr(&plain));
 }
@@ -199,7 +197,7 @@ fn rev_reads_an_older_commit() {
     assert_eq!(code(&old), 0, "{}", stderr(&old));
     let bad = kiln(dir, &["check", "--rev", "no-such-branch"], None);
     assert_eq!(code(&bad), 2, "{}", stderr(&bad));
-    assert!(stderr(&bad).contains("KLN0007"), "{}", stderr(&bad));
+    assert_stderr_has(&bad, "KLN0007");
 }
 
 #[test]
@@ -217,17 +215,13 @@ fn a_staged_plaintext_secret_is_refused() {
 
     let staged = kiln(dir, &["check", "--staged"], None);
     assert_eq!(code(&staged), 1, "{}", stderr(&staged));
-    assert!(stderr(&staged).contains("KLN0131"), "{}", stderr(&staged));
+    assert_stderr_has(&staged, "KLN0131");
     assert!(
         !stderr(&staged).contains("hunter2"),
         "plaintext must never be printed"
     );
     let worktree = kiln(dir, &["check"], None);
-    assert!(
-        stderr(&worktree).contains("KLN0131"),
-        "{}",
-        stderr(&worktree)
-    );
+    assert_stderr_has(&worktree, "KLN0131");
 }
 
 #[test]
@@ -268,11 +262,7 @@ fn a_plaintext_folder_that_is_not_ignored_is_refused() {
     std::fs::write(dir.join("apps/prod/shop/secret/db.yaml"), "sops: {}\n").expect("write");
     let o = kiln(dir, &["check"], None);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("apps/prod/shop/secret-decrypted/ is not git-ignored"),
-        "{}",
-        stderr(&o)
-    );
+    assert_stderr_has(&o, "apps/prod/shop/secret-decrypted/ is not git-ignored");
 }
 
 #[test]
@@ -294,8 +284,8 @@ fn an_unreadable_blob_is_fatal() {
 
     let o = kiln(dir, &["check", "--staged"], None);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("KLN0004"), "{}", stderr(&o));
-    assert!(stderr(&o).contains(DEPLOYMENT), "{}", stderr(&o));
+    assert_stderr_has(&o, "KLN0004");
+    assert_stderr_has(&o, DEPLOYMENT);
 }
 
 #[cfg(unix)]
@@ -326,7 +316,7 @@ fn a_codeowners_over_three_megabytes_is_reported() {
     std::fs::write(dir.join("CODEOWNERS"), &text).expect("write");
     let o = kiln(dir, &["check"], None);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(stderr(&o).contains("KLN0202"), "{}", stderr(&o));
+    assert_stderr_has(&o, "KLN0202");
 }
 
 #[test]
@@ -414,7 +404,7 @@ fn images_reports_a_tag_reused_for_a_changed_context() {
     );
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stdout(&o).contains("yes (tag reused)"), "{}", stdout(&o));
-    assert!(stderr(&o).contains("KLN0123"), "{}", stderr(&o));
+    assert_stderr_has(&o, "KLN0123");
 
     let vars = "apps/base/shop/build/shop/vars.yaml";
     edit(dir, vars, "1.0.0", "1.0.1");
@@ -483,7 +473,7 @@ fn the_installed_hook_refuses_a_bad_commit_and_lets_a_good_one_through() {
     git(dir, &["add", DEPLOYMENT]);
     let refused = git_with_kiln(dir, &["commit", "-q", "-m", "bad tag"]);
     assert!(!refused.status.success(), "the hook must refuse the commit");
-    assert!(stderr(&refused).contains("KLN0121"), "{}", stderr(&refused));
+    assert_stderr_has(&refused, "KLN0121");
 
     edit(dir, DEPLOYMENT, "shop:6.6.6", "shop:1.0.0");
     edit(
@@ -508,7 +498,7 @@ fn hook_install_respects_hooks_path_and_foreign_hooks() {
 
     let refused = kiln(dir, &["hook", "install"], None);
     assert_eq!(code(&refused), 2, "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert_stderr_has(&refused, "--force");
     assert!(
         std::fs::read_to_string(&hook)
             .expect("read")
