@@ -14,6 +14,7 @@ pub mod discover;
 pub mod fs;
 pub mod load;
 pub mod project;
+pub mod render;
 pub mod secrets;
 pub mod validate;
 pub mod yaml;

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle, Tag};
 
+pub mod edit;
 pub mod emit;
 pub use emit::{
     KustomizeValue, Unprintable, check_printable, emit_documents, emit_node, emit_node_into,
