@@ -75,6 +75,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Check the repository: layout, images, plaintext secrets, CODEOWNERS.
     Check(CheckArgs),
+    /// Render one kustomization directory, exactly as `kustomize build DIR` prints it.
+    Build(BuildArgs),
     /// Print the CODEOWNERS owners of paths.
     Owners(OwnersArgs),
     /// List the container images an environment needs built.
@@ -119,6 +121,14 @@ pub struct CheckArgs {
     /// Check only these environments' apps (repeatable; default all).
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
+}
+
+/// `kiln build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The kustomization directory (relative to the current directory, or to -C).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: std::path::PathBuf,
 }
 
 /// `kiln owners`.

@@ -46,7 +46,7 @@ macro_rules! codes {
         ///
         /// A code never changes meaning once released; retired codes are not reused.
         /// `KLN00xx` input files, `KLN01xx` repository layout and images, `KLN013x`
-        /// plaintext secrets, `KLN02xx` CODEOWNERS.
+        /// plaintext secrets, `KLN02xx` CODEOWNERS, `KLN03xx` rendering.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Code {
             $($(#[doc = $doc])+ $name,)+
@@ -166,6 +166,12 @@ codes! {
     AppNotOwned = "KLN0210", Error;
     /// More than one CODEOWNERS file exists; GitHub reads only the first.
     CodeownersSeveral = "KLN0211", Warning;
+    /// A kustomization cannot be rendered (invalid field, failed patch, conflicting ids).
+    RenderFailed = "KLN0301", Error;
+    /// A kustomization uses something kiln deliberately does not do (remote bases, plugins, Helm charts).
+    RenderUnsupported = "KLN0302", Error;
+    /// Kustomizations include each other in a cycle.
+    RenderCycle = "KLN0303", Error;
 }
 
 impl fmt::Display for Code {

@@ -587,7 +587,7 @@ pub fn resolve_target(fs: &RepoFs, dir: &str, raw: &str) -> Target {
 }
 
 /// Whether a resource path names something remote, as kustomize would try to fetch it.
-fn is_remote(raw: &str) -> bool {
+pub fn is_remote(raw: &str) -> bool {
     raw.contains("://")
         || raw.starts_with("git@")
         || raw.contains("?ref=")

@@ -8,6 +8,7 @@
 //! opening the file view for `--staged`/`--rev`, reading `kiln.yaml`, and printing
 //! diagnostics.
 
+pub mod build;
 pub mod check;
 pub mod hook;
 pub mod images;
@@ -61,8 +62,12 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
         Some(dir) => dir,
         None => std::env::current_dir()?,
     };
+    if let Command::Build(args) = &cli.command {
+        return build::run(&start, args, output, out, err);
+    }
     let root = project_root(&start);
     match cli.command {
+        Command::Build(_) => unreachable!("handled above: build needs no project"),
         Command::Check(args) => check::run(&root, &args, output, out, err),
         Command::Owners(args) => owners::run(&root, &args, output, out, err),
         Command::Images(args) => images::run(&root, &args, output, out, err),
