@@ -77,6 +77,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Render one kustomization directory, exactly as `kustomize build DIR` prints it.
     Build(BuildArgs),
+    /// Render every app of environments into <out>/<env>/<app>/manifest.yaml.
+    Compile(CompileArgs),
     /// Print the CODEOWNERS owners of paths.
     Owners(OwnersArgs),
     /// List the container images an environment needs built.
@@ -129,6 +131,26 @@ pub struct BuildArgs {
     /// The kustomization directory (relative to the current directory, or to -C).
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: std::path::PathBuf,
+}
+
+/// `kiln compile`.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// Where to read the repository from.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Compile this environment (repeatable).
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+
+    /// Compile every environment.
+    #[arg(long, conflicts_with = "envs")]
+    pub all: bool,
+
+    /// Output directory (default: `rendered/` in the project root).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// `kiln owners`.

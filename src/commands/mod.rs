@@ -10,6 +10,7 @@
 
 pub mod build;
 pub mod check;
+pub mod compile;
 pub mod hook;
 pub mod images;
 pub mod owners;
@@ -69,6 +70,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
     match cli.command {
         Command::Build(_) => unreachable!("handled above: build needs no project"),
         Command::Check(args) => check::run(&root, &args, output, out, err),
+        Command::Compile(args) => compile::run(&root, &args, output, out, err),
         Command::Owners(args) => owners::run(&root, &args, output, out, err),
         Command::Images(args) => images::run(&root, &args, output, out, err),
         Command::Hook(cmd) => hook::run(&root, &cmd, output, out, err),

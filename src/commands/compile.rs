@@ -1,0 +1,221 @@
+//! `kiln compile --env E [--env E2 ...] [--all] [--out DIR]`: renders every app of the chosen
+//! environments in parallel and writes `<out>/<env>/<app>/manifest.yaml`.
+//!
+//! Rendering shares one [`Renderer`], so a base used by many overlays is built once. Every app
+//! is rendered even when others fail, and every diagnostic is reported; the output is written
+//! only when all apps rendered, and each environment's folder is replaced as a whole (written
+//! next to it, then renamed into place), so a failed or interrupted compile leaves the output
+//! directory as it was.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::cli::CompileArgs;
+use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus, Severity};
+use crate::discover::{self, App};
+use crate::load::Loader;
+use crate::render::Renderer;
+
+use super::{Output, emit, fail, load_project, open, source_of};
+
+/// One rendered app.
+struct Rendered<'r> {
+    app: &'r App,
+    manifest: Result<String, Diagnostic>,
+}
+
+/// Runs `kiln compile`.
+///
+/// # Errors
+/// Only failures to write to `out` or `err`.
+pub fn run(
+    root: &Path,
+    args: &CompileArgs,
+    output: Output,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<ExitStatus> {
+    let started = std::time::Instant::now();
+    let fs = match open(root, source_of(&args.source)) {
+        Ok(fs) => fs,
+        Err(d) => return fail(d, output, false, out, err),
+    };
+    let loader = Loader::new(&fs);
+    if let Err(ds) = load_project(&loader) {
+        let mut diags = Diagnostics::new();
+        diags.extend(ds);
+        diags.finish();
+        emit(&diags, &loader, output, false, out, err)?;
+        return Ok(ExitStatus::Error);
+    }
+    let repo = discover::discover(&loader);
+    let known: Vec<&str> = repo.envs.iter().map(|e| e.name.as_str()).collect();
+    if args.envs.is_empty() && !args.all {
+        let d = Diagnostic::new(Code::Usage, "say which environments to compile")
+            .hint(format!("--env ENV (one of: {}) or --all", known.join(", ")))
+            .severity(Severity::Fatal);
+        return fail(d, output, false, out, err);
+    }
+    if let Some(unknown) = args.envs.iter().find(|e| !known.contains(&e.as_str())) {
+        let d = Diagnostic::new(Code::Usage, format!("there is no environment `{unknown}`"))
+            .hint(format!("environments: {}", known.join(", ")))
+            .severity(Severity::Fatal);
+        return fail(d, output, false, out, err);
+    }
+    let envs: Vec<&str> = if args.all {
+        known.clone()
+    } else {
+        known
+            .iter()
+            .copied()
+            .filter(|e| args.envs.iter().any(|a| a == e))
+            .collect()
+    };
+    let apps: Vec<&App> = repo
+        .apps()
+        .filter(|a| envs.contains(&a.env.as_str()) && a.deploy.is_some())
+        .collect();
+
+    let progress = progress_bar(apps.len(), output);
+    let renderer = Renderer::new(&fs);
+    let rendered: Vec<Rendered<'_>> = apps
+        .par_iter()
+        .map(|app| {
+            let dir = app.deploy.as_deref().unwrap_or(&app.dir);
+            let manifest = renderer
+                .render(dir)
+                .map(|resources| {
+                    let nodes: Vec<_> = resources.iter().map(|r| &r.node).collect();
+                    crate::yaml::emit_documents(&nodes)
+                })
+                .map_err(|e| e.to_diagnostic());
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+            Rendered { app, manifest }
+        })
+        .collect();
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let rendered_at = started.elapsed();
+
+    let mut diags = Diagnostics::new();
+    diags.extend(repo.diagnostics.iter().cloned());
+    for r in &rendered {
+        if let Err(d) = &r.manifest {
+            diags.push(d.clone());
+        }
+    }
+    diags.finish();
+    let failed = rendered.iter().filter(|r| r.manifest.is_err()).count();
+    if failed == 0 && diags.exit_status() == ExitStatus::Success {
+        let out_dir = args.out.clone().unwrap_or_else(|| root.join("rendered"));
+        for env in &envs {
+            let files: Vec<(String, &str)> = rendered
+                .iter()
+                .filter(|r| r.app.env == *env)
+                .filter_map(|r| {
+                    let text = r.manifest.as_ref().ok()?;
+                    Some((format!("{}/manifest.yaml", r.app.name), text.as_str()))
+                })
+                .collect();
+            if let Err(e) = replace_dir(&out_dir.join(env), &files) {
+                diags.push(
+                    Diagnostic::new(
+                        Code::WriteFailed,
+                        format!("cannot write {}: {e}", out_dir.join(env).display()),
+                    )
+                    .severity(Severity::Fatal),
+                );
+                break;
+            }
+        }
+        if diags.exit_status() == ExitStatus::Success && !output.quiet {
+            writeln!(
+                err,
+                "kiln compile: {} apps of {} rendered into {}",
+                rendered.len(),
+                envs.join(", "),
+                out_dir.display()
+            )?;
+        }
+    } else if !output.quiet {
+        emit(&diags, &loader, output, false, out, err)?;
+        writeln!(
+            err,
+            "kiln compile: {failed} of {} apps failed; nothing was written",
+            rendered.len()
+        )?;
+        return Ok(ExitStatus::Failure.max(diags.exit_status()));
+    }
+    emit(&diags, &loader, output, false, out, err)?;
+    if output.verbose > 1 {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        writeln!(
+            err,
+            "timings: render {:.1} ms, write {:.1} ms",
+            ms(rendered_at),
+            ms(started.elapsed() - rendered_at)
+        )?;
+    }
+    std::thread::spawn(move || drop(repo));
+    Ok(diags.exit_status())
+}
+
+/// A progress bar on a terminal for runs long enough to want one; `None` otherwise.
+fn progress_bar(len: usize, output: Output) -> Option<indicatif::ProgressBar> {
+    if output.quiet || len < 200 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    Some(bar)
+}
+
+/// Replaces `dir` with a directory holding exactly `files` (relative paths): everything is
+/// written into a sibling temporary directory first, then swapped in with renames, so `dir`
+/// is never half-written.
+///
+/// # Errors
+/// The first I/O error; `dir` is then unchanged (the temporary directory is removed).
+pub fn replace_dir(dir: &Path, files: &[(String, &str)]) -> std::io::Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}.kiln-new-"))
+        .tempdir_in(parent)?;
+    for (path, text) in files {
+        let target = staging.path().join(path);
+        if let Some(p) = target.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        std::fs::write(&target, text)?;
+    }
+    let staged: PathBuf = staging.keep();
+    let old = parent.join(format!(".{name}.kiln-old-{}", std::process::id()));
+    let had_old = dir.exists();
+    if had_old {
+        if let Err(e) = std::fs::rename(dir, &old) {
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(e);
+        }
+    }
+    if let Err(e) = std::fs::rename(&staged, dir) {
+        if had_old {
+            let _ = std::fs::rename(&old, dir);
+        }
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(e);
+    }
+    if had_old {
+        std::fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
