@@ -130,7 +130,7 @@ pub struct CheckArgs {
 pub struct BuildArgs {
     /// The kustomization directory (relative to the current directory, or to -C).
     #[arg(value_name = "DIR", default_value = ".")]
-    pub dir: std::path::PathBuf,
+    pub path: std::path::PathBuf,
 }
 
 /// `kiln compile`.

@@ -85,3 +85,10 @@ fn check_area(area: &str) {
 fn check_fixtures() {
     check_area("check");
 }
+
+/// `testdata/build/<case>/`: `kiln build` on small kustomizations, mostly bad input: each
+/// must give a diagnostic with file and line and a non-zero exit, never a panic.
+#[test]
+fn build_fixtures() {
+    check_area("build");
+}

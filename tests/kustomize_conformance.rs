@@ -57,8 +57,8 @@ fn first_difference(want: &str, got: &str) -> String {
 fn check(case: &Path) -> Result<(), String> {
     let want = std::fs::read_to_string(case.join("expected.yaml")).map_err(|e| e.to_string())?;
     let dir = case_dir(case);
-    let resources =
-        render_dir(&DiskFiles, &dir.to_string_lossy()).map_err(|e| format!("error: {e}"))?;
+    let resources = render_dir(&DiskFiles::default(), &dir.to_string_lossy())
+        .map_err(|e| format!("error: {e}"))?;
     let nodes: Vec<_> = resources.iter().map(|r| &r.node).collect();
     let got = emit_documents(&nodes);
     if got == want {

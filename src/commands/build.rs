@@ -24,9 +24,11 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<ExitStatus> {
-    let dir = start.join(&args.dir);
-    let dir = dir.to_string_lossy();
-    match render_dir(&DiskFiles, &dir) {
+    let files = DiskFiles {
+        base: start.to_path_buf(),
+    };
+    let dir = args.path.to_string_lossy();
+    match render_dir(&files, &dir) {
         Ok(resources) => {
             let nodes: Vec<_> = resources.iter().map(|r| &r.node).collect();
             out.write_all(crate::yaml::emit_documents(&nodes).as_bytes())?;
@@ -35,7 +37,11 @@ pub fn run(
         Err(e) => {
             let mut diags = Diagnostics::new();
             diags.push(e.to_diagnostic());
-            let lookup = |path: &str| std::fs::read_to_string(path).ok().map(Arc::<str>::from);
+            let lookup = |path: &str| {
+                std::fs::read_to_string(start.join(path))
+                    .ok()
+                    .map(Arc::<str>::from)
+            };
             super::emit(&diags, &lookup, output, false, out, err)?;
             Ok(diags.exit_status())
         }

@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::kustomization::{Kustomization, join};
+use super::kustomization::{Kustomization, display_dir, join};
 use super::order::SortOrder;
 use super::resource::{Origin, Resource};
 use super::{Files, RenderError};
@@ -232,8 +232,8 @@ fn entry_text<'k>(k: &Kustomization, entry: &'k Node) -> Result<(&'k str, Span),
 }
 
 fn cycle(k: &Kustomization, chain: &[String], dir: &str) -> RenderError {
-    let mut chain = chain.to_vec();
-    chain.push(dir.to_owned());
+    let mut chain: Vec<String> = chain.iter().map(|d| display_dir(d).to_owned()).collect();
+    chain.push(display_dir(dir).to_owned());
     RenderError::Cycle {
         file: k.file.clone(),
         chain,

@@ -79,7 +79,7 @@ impl Kustomization {
         let file = match found.as_slice() {
             [] => {
                 return Err(RenderError::MissingKustomization {
-                    dir: dir.to_owned(),
+                    dir: display_dir(dir).to_owned(),
                 });
             }
             [one] => one.clone(),
@@ -185,4 +185,10 @@ pub fn join(dir: &str, rest: &str) -> String {
     } else {
         format!("{dir}/{rest}")
     }
+}
+
+/// A directory as users should read it: `.` for the starting directory.
+#[must_use]
+pub fn display_dir(dir: &str) -> &str {
+    if dir.is_empty() { "." } else { dir }
 }

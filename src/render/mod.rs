@@ -15,6 +15,7 @@ pub mod build;
 pub mod kustomization;
 pub mod order;
 pub mod resource;
+pub mod vars;
 
 use std::sync::Arc;
 
@@ -82,25 +83,35 @@ fn fs_message(e: &FsError) -> String {
     e.to_string()
 }
 
-/// Plain directories on disk, with absolute paths: what `kiln build DIR` reads, like
-/// `kustomize build`, when no repository view is wanted.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DiskFiles;
+/// Plain directories on disk: what `kiln build DIR` reads, like `kustomize build`, when no
+/// repository view is wanted. Relative paths are taken from `base` (the current directory or
+/// `-C`), so diagnostics name files as the user wrote them; they may climb above it with `..`.
+#[derive(Debug, Clone, Default)]
+pub struct DiskFiles {
+    /// The directory relative paths start from.
+    pub base: std::path::PathBuf,
+}
+
+impl DiskFiles {
+    fn full(&self, path: &str) -> std::path::PathBuf {
+        self.base.join(if path.is_empty() { "." } else { path })
+    }
+}
 
 impl Files for DiskFiles {
     fn read(&self, path: &str) -> Result<Vec<u8>, RenderError> {
-        std::fs::read(path).map_err(|e| RenderError::Io {
+        std::fs::read(self.full(path)).map_err(|e| RenderError::Io {
             path: path.to_owned(),
             message: e.to_string(),
         })
     }
 
     fn is_file(&self, path: &str) -> bool {
-        std::path::Path::new(path).is_file()
+        self.full(path).is_file()
     }
 
     fn is_dir(&self, path: &str) -> bool {
-        std::path::Path::new(path).is_dir()
+        self.full(path).is_dir()
     }
 
     fn normalize(&self, path: &str) -> Option<String> {
@@ -109,11 +120,14 @@ impl Files for DiskFiles {
         for seg in path.split('/') {
             match seg {
                 "" | "." => {}
-                ".." => {
-                    if out.pop().is_none() && !absolute {
-                        return None;
+                ".." => match out.last() {
+                    Some(&last) if last != ".." => {
+                        out.pop();
                     }
-                }
+                    // Above the filesystem root `..` is the root itself.
+                    _ if absolute => {}
+                    _ => out.push(".."),
+                },
                 s => out.push(s),
             }
         }
