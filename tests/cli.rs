@@ -529,3 +529,74 @@ fn hook_install_respects_hooks_path_and_foreign_hooks() {
     let foreign = kiln(dir, &["hook", "uninstall"], None);
     assert_eq!(code(&foreign), 2, "a hook kiln did not write is left alone");
 }
+
+/// A 100 MB resource file is refused with a diagnostic naming it, not read into the renderer.
+#[test]
+fn build_refuses_a_100_mb_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources:\n- big.yaml\n",
+    )
+    .expect("write");
+    let mut big = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n");
+    let line = format!("  k: {}\n", "x".repeat(1000));
+    while big.len() < 100 << 20 {
+        big.push_str(&line.replacen('k', &format!("k{}", big.len()), 1));
+    }
+    std::fs::write(dir.path().join("big.yaml"), big).expect("write");
+    let o = kiln(dir.path(), &["build", "."], None);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    assert_stderr_has(&o, "big.yaml");
+    assert_stderr_has(&o, "up to 64 MB");
+}
+
+/// `kiln compile` renders the example repository's environments and writes one manifest per
+/// app; a second run with a broken app writes nothing and keeps the previous output.
+#[test]
+fn compile_writes_atomically() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let repo = tempfile::tempdir().expect("tempdir");
+    let app = repo.path().join("apps/base/web/deploy");
+    std::fs::create_dir_all(&app).expect("mkdir");
+    std::fs::create_dir_all(repo.path().join("apps/dev/web/deploy")).expect("mkdir");
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        "namespace: web\nresources:\n- cm.yaml\n",
+    )
+    .expect("write");
+    std::fs::write(
+        app.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+    )
+    .expect("write");
+    std::fs::write(
+        repo.path().join("apps/dev/web/deploy/kustomization.yaml"),
+        "resources:\n- ../../../base/web/deploy\n",
+    )
+    .expect("write");
+    let out_arg = out.path().join("out");
+    let out_str = out_arg.to_string_lossy().into_owned();
+    let o = kiln(
+        repo.path(),
+        &["compile", "--env", "dev", "--out", &out_str],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let manifest = std::fs::read_to_string(out_arg.join("dev/web/manifest.yaml")).expect("written");
+    assert_eq!(
+        manifest,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: web\n"
+    );
+    std::fs::write(app.join("cm.yaml"), "kind: [broken\n").expect("write");
+    let o = kiln(
+        repo.path(),
+        &["compile", "--env", "dev", "--out", &out_str],
+        None,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_stderr_has(&o, "nothing was written");
+    let kept = std::fs::read_to_string(out_arg.join("dev/web/manifest.yaml")).expect("kept");
+    assert_eq!(kept, manifest);
+}

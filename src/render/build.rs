@@ -23,12 +23,18 @@
 //! individual transformations live in their own modules.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use super::fieldspec::{self, TransformerConfig};
+use super::generate::{self, GeneratorKind};
+use super::images::ImageEntry;
 use super::kustomization::{Kustomization, display_dir, join};
 use super::order::SortOrder;
-use super::resource::{Origin, Resource};
+use super::resource::{Behavior, Origin, Resource};
+use super::transform::{self, End};
+use super::vars::{self, Var};
 use super::{Files, RenderError};
+use super::{nameref, patch, replacements};
 use crate::yaml::{self, Node, Span};
 
 /// The result of accumulating one kustomization: kustomize's `ResAccumulator`.
@@ -36,6 +42,68 @@ use crate::yaml::{self, Node, Span};
 pub struct Accumulated {
     /// The objects, in accumulation order.
     pub resources: Vec<Resource>,
+    /// The transformer configuration: built-in, plus every `configurations:` file of this
+    /// kustomization and the ones it includes.
+    pub config: Option<Arc<TransformerConfig>>,
+    /// The vars of this kustomization and the ones it includes.
+    pub vars: Vec<Var>,
+}
+
+impl Accumulated {
+    /// The configuration in force (the built-in one when nothing was merged yet).
+    #[must_use]
+    pub fn config(&self) -> &TransformerConfig {
+        self.config
+            .as_deref()
+            .unwrap_or_else(|| TransformerConfig::builtin_merged())
+    }
+
+    /// kustomize's `MergeConfig`, sharing the common case (nothing but the built-in
+    /// configuration on both sides) instead of merging it again.
+    fn merge_config(&mut self, other: &Arc<TransformerConfig>) -> Result<(), String> {
+        match &mut self.config {
+            None => self.config = Some(Arc::clone(other)),
+            Some(mine) if Arc::ptr_eq(mine, other) => {}
+            Some(mine) => Arc::make_mut(mine)
+                .merge(other)
+                .map_err(|e| e.to_string())?,
+        }
+        Ok(())
+    }
+
+    /// kustomize's `MergeAccumulator`: objects appended (ids must not collide), configuration
+    /// and vars merged.
+    fn absorb_child(
+        &mut self,
+        child: Accumulated,
+        file: &str,
+        span: Span,
+    ) -> Result<(), RenderError> {
+        for r in child.resources {
+            append(self, r, file, span)?;
+        }
+        if let Some(config) = &child.config {
+            self.merge_config(config)
+                .map_err(|m| RenderError::invalid(file, span, m))?;
+        }
+        for var in child.vars {
+            if self.vars.iter().any(|v| v.name == var.name) {
+                return Err(RenderError::invalid(
+                    file,
+                    span,
+                    format!("var '{}' already encountered", var.name),
+                ));
+            }
+            self.vars.push(var);
+        }
+        Ok(())
+    }
+}
+
+/// The built-in configuration, shared.
+fn builtin_config() -> Arc<TransformerConfig> {
+    static SHARED: OnceLock<Arc<TransformerConfig>> = OnceLock::new();
+    Arc::clone(SHARED.get_or_init(|| Arc::new(TransformerConfig::builtin_merged().clone())))
 }
 
 /// Builds kustomizations, sharing work between builds (see the module header).
@@ -130,6 +198,8 @@ impl<'f> Renderer<'f> {
         for entry in k.resources() {
             self.accumulate_resource(k, entry, &mut acc, chain)?;
         }
+        self.merge_configurations(k, &mut acc)?;
+        self.run_generators(k, &mut acc)?;
         for entry in k.list("components") {
             let (raw, span) = entry_text(k, entry)?;
             let dir = self.normalize(&k.file, &join(&k.dir, raw))?;
@@ -155,7 +225,162 @@ impl<'f> Renderer<'f> {
             acc = self.accumulate(&sub, acc, chain)?;
             chain.pop();
         }
+        self.run_transformers(k, &mut acc)?;
+        let mut own_vars = Vec::new();
+        for entry in k.list("vars") {
+            own_vars.push(
+                Var::from_node(entry).map_err(|m| RenderError::invalid(&k.file, entry.span, m))?,
+            );
+        }
+        vars::bind(&mut acc.resources, &own_vars, &acc.vars)
+            .map_err(|m| RenderError::invalid(&k.file, Span::default(), m))?;
+        acc.vars.extend(own_vars);
         Ok(acc)
+    }
+
+    /// The built-in configuration plus this kustomization's `configurations:` files, merged
+    /// into the accumulation's.
+    fn merge_configurations(
+        &self,
+        k: &Kustomization,
+        acc: &mut Accumulated,
+    ) -> Result<(), RenderError> {
+        let files = k.list("configurations");
+        if files.is_empty() {
+            return acc
+                .merge_config(&builtin_config())
+                .map_err(|m| RenderError::invalid(&k.file, Span::default(), m));
+        }
+        let mut own = TransformerConfig::builtin().clone();
+        for entry in files {
+            let (raw, span) = entry_text(k, entry)?;
+            let path = self.normalize(&k.file, &join(&k.dir, raw))?;
+            check_root_only(k, &path, span)?;
+            let text = self.files.read_text(&path)?;
+            let docs = yaml::parse_documents(&text).map_err(|e| RenderError::yaml(&path, &e))?;
+            for doc in docs {
+                let config = TransformerConfig::from_yaml(&doc.root)
+                    .map_err(|e| RenderError::invalid(&path, doc.root.span, e.to_string()))?;
+                own.merge(&config)
+                    .map_err(|e| RenderError::invalid(&k.file, span, e.to_string()))?;
+            }
+        }
+        acc.merge_config(&Arc::new(own))
+            .map_err(|m| RenderError::invalid(&k.file, Span::default(), m))
+    }
+
+    /// The built-in transformers, in kustomize's order.
+    fn run_transformers(
+        &self,
+        k: &Kustomization,
+        acc: &mut Accumulated,
+    ) -> Result<(), RenderError> {
+        let at = |span: Span| {
+            move |e: transform::TransformError| RenderError::invalid(&k.file, span, e.0)
+        };
+        let field_span = |field: &str| k.get(field).map(|n| n.span).unwrap_or_default();
+        for p in patch::load_patches(self.files, k)? {
+            patch::apply(&mut acc.resources, &p)?;
+        }
+        let config = acc.config.clone().unwrap_or_else(builtin_config);
+        if let Some(ns) = k.str("namespace").filter(|s| !s.is_empty()) {
+            transform::namespace(&mut acc.resources, ns, &config)
+                .map_err(at(field_span("namespace")))?;
+        }
+        if let Some(prefix) = k.str("namePrefix") {
+            transform::rename(&mut acc.resources, prefix, End::Prefix, &config.name_prefix)
+                .map_err(at(field_span("namePrefix")))?;
+        }
+        if let Some(suffix) = k.str("nameSuffix") {
+            transform::rename(&mut acc.resources, suffix, End::Suffix, &config.name_suffix)
+                .map_err(at(field_span("nameSuffix")))?;
+        }
+        for entry in k.list("labels") {
+            let pairs = entry
+                .get_ignore_case("pairs")
+                .and_then(Node::as_map)
+                .unwrap_or_default();
+            let pairs = transform::string_pairs(pairs).map_err(at(entry.span))?;
+            let flag =
+                |name: &str| entry.get_ignore_case(name).and_then(Node::as_str) == Some("true");
+            let own = match entry.get_ignore_case("fields") {
+                Some(node) => fieldspec::parse_specs(node)
+                    .map_err(|e| RenderError::invalid(&k.file, node.span, e.to_string()))?,
+                None => Vec::new(),
+            };
+            let specs = fieldspec::label_field_specs(
+                &own,
+                flag("includeSelectors"),
+                flag("includeTemplates"),
+                &config,
+            )
+            .map_err(|e| RenderError::invalid(&k.file, entry.span, e.to_string()))?;
+            transform::set_pairs(&mut acc.resources, &pairs, &specs).map_err(at(entry.span))?;
+        }
+        let common = transform::string_pairs(k.pairs("commonLabels"))
+            .map_err(at(field_span("commonLabels")))?;
+        transform::set_pairs(&mut acc.resources, &common, &config.common_labels)
+            .map_err(at(field_span("commonLabels")))?;
+        let annotations = transform::string_pairs(k.pairs("commonAnnotations"))
+            .map_err(at(field_span("commonAnnotations")))?;
+        transform::set_pairs(&mut acc.resources, &annotations, &config.common_annotations)
+            .map_err(at(field_span("commonAnnotations")))?;
+        for p in patch::load_json6902(self.files, k)? {
+            patch::apply(&mut acc.resources, &p)?;
+        }
+        for entry in k.list("replicas") {
+            let name = entry
+                .get_ignore_case("name")
+                .and_then(Node::as_str)
+                .unwrap_or("");
+            let count = entry
+                .get_ignore_case("count")
+                .and_then(Node::as_str)
+                .and_then(|c| c.parse::<i64>().ok())
+                .ok_or_else(|| {
+                    RenderError::invalid(
+                        &k.file,
+                        entry.span,
+                        "replicas need a name and an integer count".to_owned(),
+                    )
+                })?;
+            transform::replicas(&mut acc.resources, name, count, &config.replicas)
+                .map_err(at(entry.span))?;
+        }
+        for entry in k.images() {
+            let image = ImageEntry::from_node(entry)
+                .map_err(|e| RenderError::invalid(&k.file, entry.span, e.to_string()))?;
+            transform::image(&mut acc.resources, &image, &config.images).map_err(at(entry.span))?;
+        }
+        let mut replacements = Vec::new();
+        for entry in k.list("replacements") {
+            let invalid = |e: replacements::ReplacementError| {
+                RenderError::invalid(&k.file, entry.span, e.to_string())
+            };
+            match replacements::replacement_path(entry).map_err(invalid)? {
+                Some(raw) => {
+                    let path = self.normalize(&k.file, &join(&k.dir, &raw))?;
+                    check_root_only(k, &path, entry.span)?;
+                    let text = self.files.read_text(&path)?;
+                    for doc in
+                        yaml::parse_documents(&text).map_err(|e| RenderError::yaml(&path, &e))?
+                    {
+                        replacements.extend(
+                            replacements::replacements_from_file(&doc.root).map_err(|e| {
+                                RenderError::invalid(&path, doc.root.span, e.to_string())
+                            })?,
+                        );
+                    }
+                }
+                None => replacements.push(entry.clone()),
+            }
+        }
+        if !replacements.is_empty() {
+            replacements::apply_replacements(&mut acc.resources, &replacements).map_err(|e| {
+                RenderError::invalid(&k.file, field_span("replacements"), e.to_string())
+            })?;
+        }
+        Ok(())
     }
 
     fn accumulate_resource(
@@ -200,9 +425,7 @@ impl<'f> Renderer<'f> {
                 ),
                 other => other,
             })?;
-            for r in sub.resources {
-                append(acc, r, &k.file, span)?;
-            }
+            acc.absorb_child(sub, &k.file, span)?;
             return Ok(());
         }
         Err(RenderError::invalid(
@@ -212,8 +435,63 @@ impl<'f> Renderer<'f> {
         ))
     }
 
+    /// `configMapGenerator` then `secretGenerator`: each object is added, or merged into (or
+    /// replaces) the object it names, per its `behavior` (kustomize's `AbsorbAll`).
+    fn run_generators(&self, k: &Kustomization, acc: &mut Accumulated) -> Result<(), RenderError> {
+        let options = k.get("generatorOptions");
+        let read = |raw: &str| -> Result<Vec<u8>, String> {
+            let path = self
+                .files
+                .normalize(&join(&k.dir, raw))
+                .ok_or_else(|| format!("'{raw}' leaves the repository"))?;
+            check_root_only(k, &path, Span::default()).map_err(|e| e.to_string())?;
+            self.files.read(&path).map_err(|e| e.to_string())
+        };
+        for (field, kind) in [
+            ("configMapGenerator", GeneratorKind::ConfigMap),
+            ("secretGenerator", GeneratorKind::Secret),
+        ] {
+            for entry in k.list(field) {
+                let origin = Origin {
+                    file: k.file.clone(),
+                    span: entry.span,
+                };
+                let generated = generate::generate(kind, entry, options, &read, origin)
+                    .map_err(|e| RenderError::invalid(&k.file, entry.span, e.to_string()))?;
+                absorb(acc, generated).map_err(|m| RenderError::invalid(&k.file, entry.span, m))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The steps kustomize runs once, after the whole accumulation.
-    fn finish(&self, _k: &Kustomization, acc: &mut Accumulated) -> Result<(), RenderError> {
+    fn finish(&self, k: &Kustomization, acc: &mut Accumulated) -> Result<(), RenderError> {
+        let fail = |m: String| RenderError::invalid(&k.file, Span::default(), m);
+        for r in &mut acc.resources {
+            if r.needs_hash {
+                let hash = generate::content_hash(&r.node).map_err(|e| {
+                    RenderError::invalid(&r.origin.file, r.origin.span, e.to_string())
+                })?;
+                r.store_previous_id();
+                let name = format!("{}-{hash}", r.name());
+                r.set_name(&name);
+            }
+        }
+        let config = acc.config.clone().unwrap_or_else(builtin_config);
+        nameref::fix_name_references(&mut acc.resources, &config)
+            .map_err(|e| fail(e.to_string()))?;
+        if !acc.vars.is_empty() {
+            let values = vars::values(&acc.resources, &acc.vars).map_err(fail)?;
+            for r in &mut acc.resources {
+                let gvk = r.gvk();
+                for spec in config.var_reference.iter().filter(|s| s.selects(&gvk)) {
+                    fieldspec::apply(&mut r.node, spec, fieldspec::Create::Nothing, &mut |n| {
+                        vars::expand_node(n, &values).map_err(transform::TransformError)
+                    })
+                    .map_err(|e| fail(e.0))?;
+                }
+            }
+        }
         acc.resources.retain(|r| !is_local_config(&r.node));
         Ok(())
     }
@@ -259,6 +537,42 @@ pub(crate) fn check_root_only(
                 k.dir
             ),
         ))
+    }
+}
+
+/// kustomize's `appendReplaceOrMerge`: a generated object with `behavior: merge|replace`
+/// combines with the one object having its id (current or previous); otherwise it is appended.
+fn absorb(acc: &mut Accumulated, r: Resource) -> Result<(), String> {
+    let id = r.cur_id();
+    let matches: Vec<usize> = acc
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, other)| {
+            other
+                .previous
+                .iter()
+                .chain(std::iter::once(&other.cur_id()))
+                .any(|o| o.gvk == id.gvk && o.name == id.name && o.is_ns_equals(&id))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match (matches.as_slice(), r.behavior) {
+        ([], Behavior::Merge | Behavior::Replace) => {
+            Err(format!("id {id} does not exist; cannot merge or replace"))
+        }
+        ([], _) => {
+            acc.resources.push(r);
+            Ok(())
+        }
+        ([one], Behavior::Merge | Behavior::Replace) => {
+            generate::merge_generated(&mut acc.resources[*one], r).map_err(|e| e.to_string())
+        }
+        ([_], _) => Err(format!("id {id} exists; behavior must be merge or replace")),
+        (many, _) => Err(format!(
+            "found {} objects that could accept merge of {id}",
+            many.len()
+        )),
     }
 }
 
@@ -324,7 +638,6 @@ pub fn resources_from_text(path: &str, text: &str) -> Result<Vec<Resource>, Rend
         }
         validate_metadata(path, &node)?;
         let span = node.span;
-        mark_metadata_strings(&mut node);
         out.push(Resource::new(
             node,
             Origin {
@@ -365,8 +678,8 @@ fn validate_metadata(path: &str, node: &Node) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// kustomize holds `metadata.labels` and `metadata.annotations` as `map[string]string`: their
-/// values print as strings of their source text (`1.0` stays `"1.0"`).
+/// kustomize re-sets `metadata.labels` and `metadata.annotations` from `map[string]string`
+/// before printing: their values print as strings of their source text (`1.0` stays `"1.0"`).
 fn mark_metadata_strings(node: &mut Node) {
     for field in ["labels", "annotations"] {
         if let Some(map) = node
@@ -374,7 +687,7 @@ fn mark_metadata_strings(node: &mut Node) {
             .and_then(Node::as_map_mut)
         {
             for (_, value) in map.iter_mut() {
-                if value.as_scalar().is_some() && !value.is_null() {
+                if value.as_scalar().is_some() {
                     value.tag = Some("!!str".to_owned());
                 }
             }
@@ -395,6 +708,7 @@ fn is_local_config(node: &Node) -> bool {
 
 /// What kustomize's printing removes: empty `metadata.annotations`/`metadata.labels`.
 fn tidy_for_output(node: &mut Node) {
+    mark_metadata_strings(node);
     if let Some(meta) = node.get_mut("metadata") {
         for field in ["annotations", "labels"] {
             if meta

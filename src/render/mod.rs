@@ -12,9 +12,20 @@
 //! and Helm charts are refused with [`RenderError::Unsupported`].
 
 pub mod build;
+pub mod fieldspec;
+pub mod generate;
+pub mod images;
+pub mod json6902;
 pub mod kustomization;
+pub mod nameref;
 pub mod order;
+pub mod patch;
+pub mod replacements;
 pub mod resource;
+pub mod select;
+pub mod smp;
+pub mod smp_schema;
+pub mod transform;
 pub mod vars;
 
 use std::sync::Arc;
@@ -25,6 +36,10 @@ use crate::yaml::{Span, YamlError};
 
 pub use build::{Renderer, render_dir};
 pub use resource::{Gvk, ResId, Resource};
+
+/// The largest input file a build reads (64 MiB): far above any real manifest, and a bound on
+/// the memory one bad file can take.
+pub const MAX_FILE_BYTES: usize = 64 << 20;
 
 /// Read access to the files a build may use. Paths are `/`-separated and lexically
 /// normalised ([`Files::normalize`]); what they are relative to is the implementation's
@@ -52,6 +67,17 @@ pub trait Files: Sync {
     /// As [`Files::read`], and [`RenderError::Invalid`] when it is not UTF-8.
     fn read_text(&self, path: &str) -> Result<Arc<str>, RenderError> {
         let bytes = self.read(path)?;
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(RenderError::invalid(
+                path,
+                Span::default(),
+                format!(
+                    "the file is {} MB; kiln reads kustomization inputs up to {} MB",
+                    bytes.len() >> 20,
+                    MAX_FILE_BYTES >> 20
+                ),
+            ));
+        }
         String::from_utf8(bytes).map(Arc::from).map_err(|_| {
             RenderError::invalid(path, Span::default(), "the file is not UTF-8".to_owned())
         })

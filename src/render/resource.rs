@@ -24,7 +24,7 @@ impl Gvk {
     /// Splits `apiVersion` (`apps/v1`, `v1`) and takes `kind`.
     #[must_use]
     pub fn from_api_version(api_version: &str, kind: &str) -> Gvk {
-        let (group, version) = match api_version.rsplit_once('/') {
+        let (group, version) = match api_version.split_once('/') {
             Some((g, v)) => (g, v),
             None => ("", api_version),
         };
@@ -140,7 +140,20 @@ impl ResId {
     /// (kustomize's `IsNsEquals`).
     #[must_use]
     pub fn is_ns_equals(&self, other: &ResId) -> bool {
-        effective_ns(&self.namespace) == effective_ns(&other.namespace)
+        self.effective_namespace() == other.effective_namespace()
+    }
+
+    /// kustomize's `EffectiveNamespace`: `_non_namespaceable_` for cluster-scoped kinds,
+    /// `default` when unset, else the namespace.
+    #[must_use]
+    pub fn effective_namespace(&self) -> &str {
+        if self.is_cluster_scoped() {
+            NOT_A_NAMESPACE
+        } else if self.namespace.is_empty() {
+            "default"
+        } else {
+            &self.namespace
+        }
     }
 
     /// Whether the object is cluster-scoped (see [`Gvk::is_cluster_scoped`]).
@@ -150,9 +163,8 @@ impl ResId {
     }
 }
 
-fn effective_ns(ns: &str) -> &str {
-    if ns.is_empty() { "default" } else { ns }
-}
+/// The namespace kustomize gives cluster-scoped objects in ids (`TotallyNotANamespace`).
+pub const NOT_A_NAMESPACE: &str = "_non_namespaceable_";
 
 impl fmt::Display for ResId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -290,7 +302,9 @@ impl Resource {
     /// Remembers the current id as a previous one, before a rename (kustomize's
     /// `StorePreviousId`).
     pub fn store_previous_id(&mut self) {
-        let id = self.cur_id();
+        let mut id = self.cur_id();
+        // kustomize stores the effective namespace in its previous-id annotations.
+        id.namespace = id.effective_namespace().to_owned();
         self.previous.push(id);
     }
 
