@@ -937,6 +937,17 @@ impl<'t> Builder<'t> {
         let mut start = start;
         let mut end = end.byte;
         let bytes = self.text.as_bytes();
+        let mut value = value;
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            && end >= bytes.len()
+            && !matches!(bytes.last(), Some(b'\n' | b'\r'))
+            && value.ends_with('\n')
+        {
+            // The last line of the input has no line break, so there is none to keep (YAML
+            // 1.2 chomping keeps only breaks that exist; saphyr adds one at the end of input,
+            // go-yaml does not).
+            value.to_mut().pop();
+        }
         match style {
             ScalarStyle::Literal | ScalarStyle::Folded => {
                 // saphyr's span starts at the content; start at the `|`/`>` indicator instead
