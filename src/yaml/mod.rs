@@ -343,6 +343,34 @@ fn advance(text: &str, from: Pos, to: usize) -> (u32, u32) {
     (line, col)
 }
 
+/// go-yaml v3 (kustomize's reader) differs from the YAML spec in one folding case: the line
+/// break between a normal line and a following more-indented line is doubled (`>` with `a`,
+/// `  b` reads as `"a\n\n  b"`, not `"a\n  b"`), also across blank lines. Applied to the
+/// spec-folded text saphyr gives, where each output line starting with a space or tab is one
+/// more-indented source line. `None` when nothing changes.
+fn go_yaml_folding(folded: &str) -> Option<String> {
+    let mut out = String::with_capacity(folded.len() + 8);
+    let mut last_content_normal = false;
+    let mut changed = false;
+    for (i, line) in folded.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.is_empty() {
+            out.push_str(line);
+            continue;
+        }
+        let more_indented = line.starts_with([' ', '\t']);
+        if more_indented && last_content_normal && i > 0 {
+            out.push('\n');
+            changed = true;
+        }
+        last_content_normal = !more_indented;
+        out.push_str(line);
+    }
+    changed.then_some(out)
+}
+
 impl Node {
     /// The scalar's text (any style, before resolution: `"0755"` and `0755` both give `0755`);
     /// `None` for sequences and mappings.
@@ -938,6 +966,11 @@ impl<'t> Builder<'t> {
         let mut end = end.byte;
         let bytes = self.text.as_bytes();
         let mut value = value;
+        if style == ScalarStyle::Folded && value.contains(['\n']) {
+            if let Some(fixed) = go_yaml_folding(&value) {
+                value = Cow::Owned(fixed);
+            }
+        }
         if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
             && end >= bytes.len()
             && !matches!(bytes.last(), Some(b'\n' | b'\r'))
@@ -1812,6 +1845,25 @@ fn to_u32(n: usize) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn folded_scalar_doubles_the_break_before_a_more_indented_line_like_go_yaml() {
+        // Checked against kubectl kustomize v5.5.0.
+        let root = parse_one("k: >\n  a\n    b\n  c\n\n    d\n")
+            .expect("yaml")
+            .expect("doc");
+        assert_eq!(
+            root.get("k").and_then(Node::as_str),
+            Some("a\n\n  b\nc\n\n\n  d\n")
+        );
+    }
+
+    #[test]
+    fn block_scalar_at_end_of_input_without_line_break_has_no_trailing_newline() {
+        // Checked against kubectl kustomize v5.5.0 (argo-workflows webhooks secret).
+        let root = parse_one("k: |\n  x\n  y").expect("yaml").expect("doc");
+        assert_eq!(root.get("k").and_then(Node::as_str), Some("x\ny"));
+    }
+
     use super::*;
     use serde_json::json;
 
