@@ -34,7 +34,7 @@ use super::resource::{Behavior, Origin, Resource};
 use super::transform::{self, End};
 use super::vars::{self, Var};
 use super::{Files, RenderError};
-use super::{nameref, patch, replacements};
+use super::{nameref, patch, plugins, replacements};
 use crate::yaml::{self, Node, Span};
 
 /// The result of accumulating one kustomization: kustomize's `ResAccumulator`.
@@ -225,7 +225,7 @@ impl<'f> Renderer<'f> {
             acc = self.accumulate(&sub, acc, chain)?;
             chain.pop();
         }
-        self.run_transformers(k, &mut acc)?;
+        self.run_transformers(k, &mut acc, chain)?;
         let mut own_vars = Vec::new();
         for entry in k.list("vars") {
             own_vars.push(
@@ -274,6 +274,7 @@ impl<'f> Renderer<'f> {
         &self,
         k: &Kustomization,
         acc: &mut Accumulated,
+        chain: &mut Vec<String>,
     ) -> Result<(), RenderError> {
         let at = |span: Span| {
             move |e: transform::TransformError| RenderError::invalid(&k.file, span, e.0)
@@ -282,9 +283,10 @@ impl<'f> Renderer<'f> {
         for p in patch::load_patches(self.files, k)? {
             patch::apply(&mut acc.resources, &p)?;
         }
-        let config = acc.config.clone().unwrap_or_else(builtin_config);
+        let config_arc = acc.config.clone().unwrap_or_else(builtin_config);
+        let config: &TransformerConfig = &config_arc;
         if let Some(ns) = k.str("namespace").filter(|s| !s.is_empty()) {
-            transform::namespace(&mut acc.resources, ns, &config)
+            transform::namespace(&mut acc.resources, ns, config)
                 .map_err(at(field_span("namespace")))?;
         }
         if let Some(prefix) = k.str("namePrefix") {
@@ -312,7 +314,7 @@ impl<'f> Renderer<'f> {
                 &own,
                 flag("includeSelectors"),
                 flag("includeTemplates"),
-                &config,
+                config,
             )
             .map_err(|e| RenderError::invalid(&k.file, entry.span, e.to_string()))?;
             transform::set_pairs(&mut acc.resources, &pairs, &specs).map_err(at(entry.span))?;
@@ -380,7 +382,42 @@ impl<'f> Renderer<'f> {
                 RenderError::invalid(&k.file, field_span("replacements"), e.to_string())
             })?;
         }
+        for entry in k.list("transformers") {
+            let ctx = plugins::Ctx {
+                files: self.files,
+                k,
+                span: entry.span,
+            };
+            for config in self.plugin_configs(k, entry, chain)? {
+                plugins::transform(&ctx, &config, &mut acc.resources, &config_arc)?;
+            }
+        }
         Ok(())
+    }
+
+    /// The configuration objects of a `transformers:`/`generators:` entry: inline YAML, or the
+    /// objects of a file or kustomization directory.
+    fn plugin_configs(
+        &self,
+        k: &Kustomization,
+        entry: &Node,
+        chain: &mut Vec<String>,
+    ) -> Result<Vec<Node>, RenderError> {
+        let (raw, span) = entry_text(k, entry)?;
+        if raw.contains('\n')
+            && let Ok(docs) = yaml::parse_documents(raw)
+            && docs.iter().any(|d| d.root.is_map())
+        {
+            return Ok(docs
+                .into_iter()
+                .map(|d| d.root)
+                .filter(|n| !is_nil_or_empty(n))
+                .collect());
+        }
+        let mut acc = Accumulated::default();
+        self.accumulate_resource(k, entry, &mut acc, chain)?;
+        let _ = span;
+        Ok(acc.resources.into_iter().map(|r| r.node).collect())
     }
 
     fn accumulate_resource(

@@ -20,6 +20,7 @@ pub mod kustomization;
 pub mod nameref;
 pub mod order;
 pub mod patch;
+pub mod plugins;
 pub mod replacements;
 pub mod resource;
 pub mod select;

@@ -54,35 +54,48 @@ pub fn load_patches(files: &dyn Files, k: &Kustomization) -> Result<Vec<Patch>, 
                 "a patchesStrategicMerge entry must be a file path or a patch".to_owned(),
             ));
         };
-        let path = files.normalize(&join(&k.dir, raw.trim()));
-        let (text, origin) = match path.filter(|p| !raw.contains('\n') && files.is_file(p)) {
-            Some(path) => {
-                super::build::check_root_only(k, &path, entry.span)?;
-                (files.read_text(&path)?.to_string(), path)
-            }
-            None => (raw.to_owned(), k.file.clone()),
-        };
-        let docs = smp_documents(&origin, &text, entry.span)?;
-        if docs.is_empty() {
-            return Err(RenderError::invalid(
-                &k.file,
-                entry.span,
-                format!("no patch found in '{}'", first_line(raw)),
-            ));
-        }
-        out.push(Patch {
-            body: Body::Smp(docs),
-            target: None,
-            allow_name_change: false,
-            allow_kind_change: false,
-            file: k.file.clone(),
-            span: entry.span,
-        });
+        out.push(strategic_merge(files, k, raw, entry.span)?);
     }
     for entry in k.list("patches") {
         out.push(load_patch_entry(files, k, entry, "patch")?);
     }
     Ok(out)
+}
+
+/// A `patchesStrategicMerge` entry: a file (one patch per document) or inline patch text.
+///
+/// # Errors
+/// An unreadable or unparsable patch, or one with no document.
+pub fn strategic_merge(
+    files: &dyn Files,
+    k: &Kustomization,
+    raw: &str,
+    span: Span,
+) -> Result<Patch, RenderError> {
+    let path = files.normalize(&join(&k.dir, raw.trim()));
+    let (text, origin) = match path.filter(|p| !raw.contains('\n') && files.is_file(p)) {
+        Some(path) => {
+            super::build::check_root_only(k, &path, span)?;
+            (files.read_text(&path)?.to_string(), path)
+        }
+        None => (raw.to_owned(), k.file.clone()),
+    };
+    let docs = smp_documents(&origin, &text, span)?;
+    if docs.is_empty() {
+        return Err(RenderError::invalid(
+            &k.file,
+            span,
+            format!("no patch found in {}", first_line(raw)),
+        ));
+    }
+    Ok(Patch {
+        body: Body::Smp(docs),
+        target: None,
+        allow_name_change: false,
+        allow_kind_change: false,
+        file: k.file.clone(),
+        span,
+    })
 }
 
 /// Loads `patchesJson6902` (applied after the label and annotation transformers).
@@ -105,8 +118,12 @@ pub fn load_json6902(files: &dyn Files, k: &Kustomization) -> Result<Vec<Patch>,
     Ok(out)
 }
 
-/// One `patches:` (or `patchesJson6902:`) entry: `path` or `patch`, `target`, `options`.
-fn load_patch_entry(
+/// One `patches:` (or `patchesJson6902:`) entry: `path` or `patch` (or the field named
+/// `inline_field`, `jsonOp` in a transformer configuration), `target`, `options`.
+///
+/// # Errors
+/// As [`load_patches`].
+pub fn load_patch_entry(
     files: &dyn Files,
     k: &Kustomization,
     entry: &Node,
