@@ -16,7 +16,7 @@ const CORPUS: &str = concat!(
 );
 
 /// Cases that must pass (the score reached so far).
-const BAR: usize = 407;
+const BAR: usize = 408;
 
 fn cases() -> Vec<PathBuf> {
     let entries = std::fs::read_dir(CORPUS).expect("the shared conformance corpus is present");

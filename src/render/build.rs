@@ -29,8 +29,10 @@ use super::fieldspec::{self, TransformerConfig};
 use super::generate::{self, GeneratorKind};
 use super::images::ImageEntry;
 use super::kustomization::{Kustomization, display_dir, join};
+use super::openapi::CustomSchemas;
 use super::order::SortOrder;
 use super::resource::{Behavior, Origin, Resource};
+use super::smp::{BuiltinSchemas, SchemaLookup};
 use super::transform::{self, End};
 use super::vars::{self, Var};
 use super::{Files, RenderError};
@@ -280,8 +282,13 @@ impl<'f> Renderer<'f> {
             move |e: transform::TransformError| RenderError::invalid(&k.file, span, e.0)
         };
         let field_span = |field: &str| k.get(field).map(|n| n.span).unwrap_or_default();
+        let custom = self.openapi(k)?;
+        let schemas: &dyn SchemaLookup = match &custom {
+            Some(c) => c,
+            None => &BuiltinSchemas,
+        };
         for p in patch::load_patches(self.files, k)? {
-            patch::apply(&mut acc.resources, &p)?;
+            patch::apply(&mut acc.resources, &p, schemas)?;
         }
         let config_arc = acc.config.clone().unwrap_or_else(builtin_config);
         let config: &TransformerConfig = &config_arc;
@@ -328,7 +335,7 @@ impl<'f> Renderer<'f> {
         transform::set_pairs(&mut acc.resources, &annotations, &config.common_annotations)
             .map_err(at(field_span("commonAnnotations")))?;
         for p in patch::load_json6902(self.files, k)? {
-            patch::apply(&mut acc.resources, &p)?;
+            patch::apply(&mut acc.resources, &p, schemas)?;
         }
         for entry in k.list("replicas") {
             let name = entry
@@ -387,12 +394,30 @@ impl<'f> Renderer<'f> {
                 files: self.files,
                 k,
                 span: entry.span,
+                schemas,
             };
             for config in self.plugin_configs(k, entry, chain)? {
                 plugins::transform(&ctx, &config, &mut acc.resources, &config_arc)?;
             }
         }
         Ok(())
+    }
+
+    /// The custom schema of `openapi: {path: FILE}`, if the kustomization has one (`openapi:
+    /// {version: ...}` selects kustomize's built-in schema, which is the only one kiln has).
+    fn openapi(&self, k: &Kustomization) -> Result<Option<CustomSchemas>, RenderError> {
+        let Some(node) = k.get("openapi") else {
+            return Ok(None);
+        };
+        let Some(raw) = node.get_ignore_case("path").and_then(Node::as_str) else {
+            return Ok(None);
+        };
+        let path = self.normalize(&k.file, &join(&k.dir, raw))?;
+        check_root_only(k, &path, node.span)?;
+        let text = self.files.read_text(&path)?;
+        CustomSchemas::parse(&text)
+            .map(Some)
+            .map_err(|m| RenderError::invalid(&path, Span::default(), m))
     }
 
     /// The configuration objects of a `transformers:`/`generators:` entry: inline YAML, or the

@@ -18,6 +18,7 @@ pub mod images;
 pub mod json6902;
 pub mod kustomization;
 pub mod nameref;
+pub mod openapi;
 pub mod order;
 pub mod patch;
 pub mod plugins;

@@ -16,7 +16,7 @@ use super::json6902::{self, Op};
 use super::kustomization::{Kustomization, join};
 use super::resource::{Gvk, ResId, Resource};
 use super::select::{CompiledSelector, Selector};
-use super::smp::{SmpOutcome, apply_sm_patch_to_resource};
+use super::smp::{SchemaLookup, SmpOutcome, apply_sm_patch_to_resource};
 use super::{Files, RenderError};
 use crate::yaml::{self, Node, Span};
 
@@ -274,7 +274,11 @@ fn first_line(text: &str) -> String {
 ///
 /// # Errors
 /// A patch without its unique target, or one that fails to apply.
-pub fn apply(resources: &mut Vec<Resource>, patch: &Patch) -> Result<(), RenderError> {
+pub fn apply(
+    resources: &mut Vec<Resource>,
+    patch: &Patch,
+    schemas: &dyn SchemaLookup,
+) -> Result<(), RenderError> {
     let fail = |message: String| RenderError::invalid(&patch.file, patch.span, message);
     match (&patch.body, &patch.target) {
         (Body::Smp(docs), None) => {
@@ -304,7 +308,7 @@ pub fn apply(resources: &mut Vec<Resource>, patch: &Patch) -> Result<(), RenderE
                         )));
                     }
                 };
-                apply_smp(resources, index, doc, patch).map_err(fail)?;
+                apply_smp(resources, index, doc, patch, schemas).map_err(fail)?;
             }
             Ok(())
         }
@@ -325,7 +329,7 @@ pub fn apply(resources: &mut Vec<Resource>, patch: &Patch) -> Result<(), RenderE
                             copy.set("kind", Node::string(resources[i].kind()));
                         }
                         let before = resources.len();
-                        apply_smp(resources, i, &copy, patch).map_err(fail)?;
+                        apply_smp(resources, i, &copy, patch, schemas).map_err(fail)?;
                         if resources.len() == before {
                             i += 1;
                         }
@@ -352,12 +356,14 @@ fn apply_smp(
     index: usize,
     doc: &Node,
     patch: &Patch,
+    schemas: &dyn SchemaLookup,
 ) -> Result<(), String> {
     let outcome = apply_sm_patch_to_resource(
         &mut resources[index],
         doc,
         patch.allow_name_change,
         patch.allow_kind_change,
+        schemas,
     )
     .map_err(|e| e.to_string())?;
     if outcome == SmpOutcome::Deleted {

@@ -17,6 +17,7 @@ use super::images::ImageEntry;
 use super::kustomization::Kustomization;
 use super::resource::Resource;
 use super::select::Selector;
+use super::smp::SchemaLookup;
 use super::transform::{self, End, TransformError};
 use super::{Files, RenderError, patch, replacements};
 use crate::yaml::{Node, Span};
@@ -29,6 +30,8 @@ pub struct Ctx<'a> {
     pub k: &'a Kustomization,
     /// The entry in its `transformers:`/`generators:` list.
     pub span: Span,
+    /// The schemas strategic-merge patches use.
+    pub schemas: &'a dyn SchemaLookup,
 }
 
 impl Ctx<'_> {
@@ -132,11 +135,11 @@ pub fn transform(
         }
         "PatchTransformer" => {
             let p = patch::load_patch_entry(ctx.files, ctx.k, config, "patch")?;
-            patch::apply(resources, &p)
+            patch::apply(resources, &p, ctx.schemas)
         }
         "PatchJson6902Transformer" => {
             let p = patch::load_patch_entry(ctx.files, ctx.k, config, "jsonOp")?;
-            patch::apply(resources, &p)
+            patch::apply(resources, &p, ctx.schemas)
         }
         "PatchStrategicMergeTransformer" => {
             let mut raws: Vec<&str> = config
@@ -152,7 +155,7 @@ pub fn transform(
             }
             for raw in raws {
                 let p = patch::strategic_merge(ctx.files, ctx.k, raw, ctx.span)?;
-                patch::apply(resources, &p)?;
+                patch::apply(resources, &p, ctx.schemas)?;
             }
             Ok(())
         }

@@ -188,6 +188,7 @@ pub fn apply_sm_patch_to_resource(
     patch: &Node,
     allow_name_change: bool,
     allow_kind_change: bool,
+    schemas: &dyn SchemaLookup,
 ) -> Result<SmpOutcome, SmpError> {
     let (name, namespace, kind) = (
         res.name().to_owned(),
@@ -198,7 +199,7 @@ pub fn apply_sm_patch_to_resource(
         res.store_previous_id();
     }
     let gvk = res.gvk();
-    let outcome = apply_strategic_merge(&mut res.node, patch, &gvk)?;
+    let outcome = apply_strategic_merge_with(&mut res.node, patch, &gvk, schemas)?;
     if outcome == SmpOutcome::Deleted {
         return Ok(outcome);
     }
@@ -998,7 +999,8 @@ mod tests {
                 let kind = p.root.field_str("kind").unwrap_or("");
                 let name = p.root.path(&["metadata", "name"]).and_then(Node::as_str);
                 if kind == r.kind() && name == Some(r.name()) {
-                    let outcome = apply_sm_patch_to_resource(&mut r, &p.root, false, false)?;
+                    let outcome =
+                        apply_sm_patch_to_resource(&mut r, &p.root, false, false, &BuiltinSchemas)?;
                     keep &= outcome == SmpOutcome::Patched;
                 }
             }
