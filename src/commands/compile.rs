@@ -201,11 +201,9 @@ pub fn replace_dir(dir: &Path, files: &[(String, &str)]) -> std::io::Result<()> 
     let staged: PathBuf = staging.keep();
     let old = parent.join(format!(".{name}.kiln-old-{}", std::process::id()));
     let had_old = dir.exists();
-    if had_old {
-        if let Err(e) = std::fs::rename(dir, &old) {
-            let _ = std::fs::remove_dir_all(&staged);
-            return Err(e);
-        }
+    if had_old && let Err(e) = std::fs::rename(dir, &old) {
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(e);
     }
     if let Err(e) = std::fs::rename(&staged, dir) {
         if had_old {

@@ -966,10 +966,10 @@ impl<'t> Builder<'t> {
         let mut end = end.byte;
         let bytes = self.text.as_bytes();
         let mut value = value;
-        if style == ScalarStyle::Folded && value.contains(['\n']) {
-            if let Some(fixed) = go_yaml_folding(&value) {
-                value = Cow::Owned(fixed);
-            }
+        if style == ScalarStyle::Folded
+            && let Some(fixed) = go_yaml_folding(&value)
+        {
+            value = Cow::Owned(fixed);
         }
         if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
             && end >= bytes.len()
