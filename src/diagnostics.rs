@@ -172,6 +172,8 @@ codes! {
     RenderUnsupported = "KLN0302", Error;
     /// Kustomizations include each other in a cycle.
     RenderCycle = "KLN0303", Error;
+    /// The rendered output would contain a Secret in plaintext: configure re-encryption.
+    PlaintextOutput = "KLN0304", Error;
 }
 
 impl fmt::Display for Code {

@@ -36,6 +36,9 @@ pub struct Project {
     /// CODEOWNERS rules kiln enforces.
     #[serde(default)]
     pub codeowners: CodeownersConfig,
+    /// Settings per environment (`apps/<env>/`), by environment name.
+    #[serde(default)]
+    pub environments: std::collections::BTreeMap<String, EnvironmentConfig>,
 }
 
 impl Default for Project {
@@ -45,8 +48,37 @@ impl Default for Project {
             kind: ProjectKind::Project,
             images: ImagesConfig::default(),
             codeowners: CodeownersConfig::default(),
+            environments: std::collections::BTreeMap::new(),
         }
     }
+}
+
+/// Settings of one environment.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// How Secrets are written into the rendered output. Without it, `kiln compile` refuses
+    /// to write an environment whose output contains a Secret with values: kiln never writes
+    /// plaintext.
+    #[serde(default)]
+    pub secrets: Option<SecretsOutput>,
+}
+
+/// How rendered Secrets are protected.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretsOutput {
+    /// Write every Secret as a SOPS file encrypted for these recipients.
+    pub sops: SopsOutput,
+}
+
+/// SOPS re-encryption of rendered Secrets.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SopsOutput {
+    /// The age recipients (`age1...`): usually the cluster's key.
+    #[schemars(length(min = 1))]
+    pub age: Vec<String>,
 }
 
 /// The schema version of `kiln.yaml`: `kiln.dev/v1alpha1`, the first version, whose
@@ -77,6 +109,11 @@ pub struct ImagesConfig {
     /// whose vars.yaml declares that name and tag.
     #[serde(default)]
     pub registries: Vec<String>,
+    /// `kiln compile` sets the image of every build folder an app reaches to the name and tag
+    /// its vars.yaml declares (`<registry>/<imageName>:<imageTag>` for each registry above), as
+    /// `kustomize edit set image` would in the app's overlay. Default: false.
+    #[serde(default)]
+    pub set_from_build: bool,
 }
 
 /// CODEOWNERS rules kiln enforces beyond GitHub's own.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::Output;
 use crate::cli::BuildArgs;
 use crate::diagnostics::{Diagnostics, ExitStatus};
-use crate::render::{DiskFiles, render_dir};
+use crate::render::{DiskFiles, Renderer};
 
 /// Runs `kiln build`; `start` is the directory relative paths are taken from.
 ///
@@ -28,7 +28,11 @@ pub fn run(
         base: start.to_path_buf(),
     };
     let dir = args.path.to_string_lossy();
-    match render_dir(&files, &dir) {
+    let (identities, key_warning) = super::load_identities();
+    let result = Renderer::new(&files)
+        .with_identities(identities)
+        .render(&dir);
+    match result {
         Ok(resources) => {
             let nodes: Vec<_> = resources.iter().map(|r| &r.node).collect();
             out.write_all(crate::yaml::emit_documents(&nodes).as_bytes())?;
@@ -37,6 +41,7 @@ pub fn run(
         Err(e) => {
             let mut diags = Diagnostics::new();
             diags.push(e.to_diagnostic());
+            diags.extend(key_warning);
             let lookup = |path: &str| {
                 std::fs::read_to_string(start.join(path))
                     .ok()

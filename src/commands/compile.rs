@@ -16,6 +16,7 @@ use crate::cli::CompileArgs;
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus, Severity};
 use crate::discover::{self, App};
 use crate::load::Loader;
+use crate::project::EnvironmentConfig;
 use crate::render::Renderer;
 
 use super::{Output, emit, fail, load_project, open, source_of};
@@ -24,6 +25,57 @@ use super::{Output, emit, fail, load_project, open, source_of};
 struct Rendered<'r> {
     app: &'r App,
     manifest: Result<String, Diagnostic>,
+}
+
+/// The objects of an app as files: `manifest.yaml` with everything but Secrets that hold
+/// values, which need the environment's re-encryption (see `project::EnvironmentConfig`).
+///
+/// # Errors
+/// A Secret with values when the environment has no re-encryption configured. The message
+/// names the Secret, never its values.
+fn app_manifest(
+    app: &App,
+    resources: &[crate::render::Resource],
+    env: Option<&EnvironmentConfig>,
+) -> Result<String, Diagnostic> {
+    let with_values = |r: &&crate::render::Resource| {
+        r.kind() == "Secret"
+            && r.api_version() == "v1"
+            && ["data", "stringData"].iter().any(|f| {
+                r.node
+                    .field(f)
+                    .and_then(crate::yaml::Node::as_map)
+                    .is_some_and(|m| !m.is_empty())
+            })
+    };
+    if let Some(secret) = resources.iter().find(with_values) {
+        let configured = env.and_then(|e| e.secrets.as_ref()).is_some();
+        let id = secret.cur_id();
+        let message = format!(
+            "{}/{}: the output would contain the Secret {}{} in plaintext",
+            app.env,
+            app.name,
+            if id.namespace.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", id.namespace)
+            },
+            id.name
+        );
+        let hint = if configured {
+            "SOPS re-encryption of rendered Secrets is configured but not available in this \
+             version of kiln; render this environment's secrets in the cluster (KSOPS) meanwhile"
+        } else {
+            "kiln never writes plaintext: set environments.<env>.secrets in kiln.yaml to \
+             re-encrypt rendered Secrets for the cluster"
+        };
+        return Err(Diagnostic::new(Code::PlaintextOutput, message)
+            .in_file(app.deploy.clone().unwrap_or_else(|| app.dir.clone()))
+            .hint(hint)
+            .sensitive());
+    }
+    let nodes: Vec<_> = resources.iter().map(|r| &r.node).collect();
+    Ok(crate::yaml::emit_documents(&nodes))
 }
 
 /// Runs `kiln compile`.
@@ -43,13 +95,16 @@ pub fn run(
         Err(d) => return fail(d, output, false, out, err),
     };
     let loader = Loader::new(&fs);
-    if let Err(ds) = load_project(&loader) {
-        let mut diags = Diagnostics::new();
-        diags.extend(ds);
-        diags.finish();
-        emit(&diags, &loader, output, false, out, err)?;
-        return Ok(ExitStatus::Error);
-    }
+    let project = match load_project(&loader) {
+        Ok(project) => project,
+        Err(ds) => {
+            let mut diags = Diagnostics::new();
+            diags.extend(ds);
+            diags.finish();
+            emit(&diags, &loader, output, false, out, err)?;
+            return Ok(ExitStatus::Error);
+        }
+    };
     let repo = discover::discover(&loader);
     let known: Vec<&str> = repo.envs.iter().map(|e| e.name.as_str()).collect();
     if args.envs.is_empty() && !args.all {
@@ -79,18 +134,18 @@ pub fn run(
         .collect();
 
     let progress = progress_bar(apps.len(), output);
-    let renderer = Renderer::new(&fs);
+    let (identities, key_warning) = super::load_identities();
+    let renderer = Renderer::new(&fs).with_identities(identities);
     let rendered: Vec<Rendered<'_>> = apps
         .par_iter()
         .map(|app| {
             let dir = app.deploy.as_deref().unwrap_or(&app.dir);
             let manifest = renderer
                 .render(dir)
-                .map(|resources| {
-                    let nodes: Vec<_> = resources.iter().map(|r| &r.node).collect();
-                    crate::yaml::emit_documents(&nodes)
-                })
-                .map_err(|e| e.to_diagnostic());
+                .map_err(|e| e.to_diagnostic())
+                .and_then(|resources| {
+                    app_manifest(app, &resources, project.environments.get(&app.env))
+                });
             if let Some(bar) = &progress {
                 bar.inc(1);
             }
@@ -104,6 +159,9 @@ pub fn run(
 
     let mut diags = Diagnostics::new();
     diags.extend(repo.diagnostics.iter().cloned());
+    if rendered.iter().any(|r| r.manifest.is_err()) {
+        diags.extend(key_warning);
+    }
     for r in &rendered {
         if let Err(d) = &r.manifest {
             diags.push(d.clone());

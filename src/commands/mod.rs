@@ -136,6 +136,31 @@ pub fn load_project(loader: &Loader<'_>) -> Result<Project, Vec<Diagnostic>> {
     }
 }
 
+/// The age identities sops would use (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, the user's sops age
+/// key file), for rendering KSOPS generators and SOPS-encrypted generator inputs. A key source
+/// that cannot be read is a warning: builds that decrypt nothing do not need one, and those
+/// that do fail with a diagnostic naming the file they could not decrypt.
+pub fn load_identities() -> (Vec<age::x25519::Identity>, Option<Diagnostic>) {
+    use crate::secrets::sops::keys::{Identities, key_sources};
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let sources = key_sources(|v| std::env::var_os(v), home.as_deref());
+    let read = |path: &Path| match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(zeroize::Zeroizing::new(text))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    };
+    match Identities::load(&sources, read) {
+        Ok(ids) => (ids.x25519, None),
+        Err(e) => (
+            Vec::new(),
+            Some(
+                Diagnostic::new(Code::Unreadable, format!("cannot load age keys: {e}"))
+                    .severity(Severity::Warning),
+            ),
+        ),
+    }
+}
+
 /// Prints diagnostics to `err` for people, or as JSON to `out` when `json_to_out` is set.
 pub fn emit(
     diags: &Diagnostics,

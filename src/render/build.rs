@@ -36,7 +36,7 @@ use super::smp::{BuiltinSchemas, SchemaLookup};
 use super::transform::{self, End};
 use super::vars::{self, Var};
 use super::{Files, RenderError};
-use super::{nameref, patch, plugins, replacements};
+use super::{ksops, nameref, patch, plugins, replacements};
 use crate::yaml::{self, Node, Span};
 
 /// The result of accumulating one kustomization: kustomize's `ResAccumulator`.
@@ -111,6 +111,7 @@ fn builtin_config() -> Arc<TransformerConfig> {
 /// Builds kustomizations, sharing work between builds (see the module header).
 pub struct Renderer<'f> {
     files: &'f dyn Files,
+    identities: Vec<age::x25519::Identity>,
     cache: Mutex<HashMap<String, Arc<Result<Accumulated, RenderError>>>>,
 }
 
@@ -128,8 +129,16 @@ impl<'f> Renderer<'f> {
     pub fn new(files: &'f dyn Files) -> Renderer<'f> {
         Renderer {
             files,
+            identities: Vec::new(),
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The age identities that decrypt SOPS files for KSOPS generators.
+    #[must_use]
+    pub fn with_identities(mut self, identities: Vec<age::x25519::Identity>) -> Renderer<'f> {
+        self.identities = identities;
+        self
     }
 
     /// Builds the kustomization in `dir`: the objects `kustomize build` prints, in order.
@@ -201,7 +210,7 @@ impl<'f> Renderer<'f> {
             self.accumulate_resource(k, entry, &mut acc, chain)?;
         }
         self.merge_configurations(k, &mut acc)?;
-        self.run_generators(k, &mut acc)?;
+        self.run_generators(k, &mut acc, chain)?;
         for entry in k.list("components") {
             let (raw, span) = entry_text(k, entry)?;
             let dir = self.normalize(&k.file, &join(&k.dir, raw))?;
@@ -499,15 +508,31 @@ impl<'f> Renderer<'f> {
 
     /// `configMapGenerator` then `secretGenerator`: each object is added, or merged into (or
     /// replaces) the object it names, per its `behavior` (kustomize's `AbsorbAll`).
-    fn run_generators(&self, k: &Kustomization, acc: &mut Accumulated) -> Result<(), RenderError> {
+    fn run_generators(
+        &self,
+        k: &Kustomization,
+        acc: &mut Accumulated,
+        chain: &mut Vec<String>,
+    ) -> Result<(), RenderError> {
         let options = k.get("generatorOptions");
+        let decrypted = std::cell::Cell::new(false);
         let read = |raw: &str| -> Result<Vec<u8>, String> {
             let path = self
                 .files
                 .normalize(&join(&k.dir, raw))
                 .ok_or_else(|| format!("'{raw}' leaves the repository"))?;
             check_root_only(k, &path, Span::default()).map_err(|e| e.to_string())?;
-            self.files.read(&path).map_err(|e| e.to_string())
+            let bytes = self.files.read(&path).map_err(|e| e.to_string())?;
+            if !looks_like_sops(&bytes) {
+                return Ok(bytes);
+            }
+            // A SOPS-encrypted generator input is decrypted, as with KSOPS.
+            decrypted.set(true);
+            let format = crate::secrets::sops::Format::from_path(std::path::Path::new(&path));
+            let plain = crate::secrets::sops::decrypt(format, &bytes, &self.identities)
+                .and_then(|d| d.document())
+                .map_err(|e| format!("cannot decrypt the SOPS file {path}: {e}"))?;
+            Ok(plain.to_vec())
         };
         for (field, kind) in [
             ("configMapGenerator", GeneratorKind::ConfigMap),
@@ -518,9 +543,35 @@ impl<'f> Renderer<'f> {
                     file: k.file.clone(),
                     span: entry.span,
                 };
-                let generated = generate::generate(kind, entry, options, &read, origin)
+                decrypted.set(false);
+                let mut generated = generate::generate(kind, entry, options, &read, origin)
                     .map_err(|e| RenderError::invalid(&k.file, entry.span, e.to_string()))?;
+                generated.sensitive = decrypted.get();
                 absorb(acc, generated).map_err(|m| RenderError::invalid(&k.file, entry.span, m))?;
+            }
+        }
+        for entry in k.list("generators") {
+            for config in self.plugin_configs(k, entry, chain)? {
+                let generated = if ksops::is_ksops(&config) {
+                    ksops::generate(self.files, k, &config, entry.span, &self.identities)?
+                } else {
+                    return Err(RenderError::Unsupported {
+                        file: k.file.clone(),
+                        span: entry.span,
+                        what: format!(
+                            "the generator {}/{}",
+                            config.field_str("apiVersion").unwrap_or(""),
+                            config.field_str("kind").unwrap_or("")
+                        ),
+                        hint: "kiln runs no exec or container plugins; it renders KSOPS \
+                               generators itself, and configMapGenerator/secretGenerator \
+                               cover the built-in generators"
+                            .to_owned(),
+                    });
+                };
+                for r in generated {
+                    absorb(acc, r).map_err(|m| RenderError::invalid(&k.file, entry.span, m))?;
+                }
             }
         }
         Ok(())
@@ -755,6 +806,13 @@ fn mark_metadata_strings(node: &mut Node) {
             }
         }
     }
+}
+
+/// Whether a generator input is a SOPS file (its values are `ENC[...]` and it carries the
+/// `sops` metadata), to be decrypted before use.
+fn looks_like_sops(bytes: &[u8]) -> bool {
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    has(b"ENC[AES256_GCM,data:") && (has(b"sops") || has(b"\"sops\""))
 }
 
 /// `config.kubernetes.io/local-config: "true"` objects are dropped from the output.

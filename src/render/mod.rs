@@ -16,6 +16,7 @@ pub mod fieldspec;
 pub mod generate;
 pub mod images;
 pub mod json6902;
+pub mod ksops;
 pub mod kustomization;
 pub mod nameref;
 pub mod openapi;

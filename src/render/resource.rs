@@ -223,6 +223,9 @@ pub struct Resource {
     pub needs_hash: bool,
     /// Names of `vars` whose references were found in this object.
     pub ref_var_names: Vec<String>,
+    /// Whether the object holds plaintext decrypted from a SOPS file (KSOPS): it must never be
+    /// written anywhere unencrypted.
+    pub sensitive: bool,
 }
 
 impl Resource {
@@ -239,6 +242,7 @@ impl Resource {
             behavior: Behavior::Unspecified,
             needs_hash: false,
             ref_var_names: Vec::new(),
+            sensitive: false,
         }
     }
 
