@@ -110,7 +110,7 @@ pub struct ImagesConfig {
     #[serde(default)]
     pub registries: Vec<String>,
     /// `kiln compile` sets the image of every build folder an app reaches to the name and tag
-    /// its vars.yaml declares (`<registry>/<imageName>:<imageTag>` for each registry above), as
+    /// its vars.yaml declares (`<registry>/<image_name>:<image_tag>` for each registry above), as
     /// `kustomize edit set image` would in the app's overlay. Default: false.
     #[serde(default)]
     pub set_from_build: bool,

@@ -600,3 +600,49 @@ fn compile_writes_atomically() {
     let kept = std::fs::read_to_string(out_arg.join("dev/web/manifest.yaml")).expect("kept");
     assert_eq!(kept, manifest);
 }
+
+/// `images.setFromBuild`: `kiln compile` sets each app's images to the tags its base's
+/// build folders declare, as `kustomize edit set image` would in the overlay.
+#[test]
+fn compile_sets_images_from_build_folders() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let root = repo.path();
+    let write = |path: &str, text: &str| {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write(
+        "kiln.yaml",
+        "apiVersion: kiln.dev/v1alpha1\nkind: Project\nimages:\n  registries: [registry.lan]\n  setFromBuild: true\n",
+    );
+    write("apps/base/web/build/web/Dockerfile", "FROM scratch\n");
+    write(
+        "apps/base/web/build/web/vars.yaml",
+        "image_name: web\nimage_tag: \"2.0\"\n",
+    );
+    write(
+        "apps/base/web/deploy/kustomization.yaml",
+        "resources:\n- pod.yaml\n",
+    );
+    write(
+        "apps/base/web/deploy/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: registry.lan/web:1.0\n",
+    );
+    write(
+        "apps/dev/web/deploy/kustomization.yaml",
+        "resources:\n- ../../../base/web/deploy\n",
+    );
+    let out = root.join("out");
+    let o = kiln(
+        root,
+        &["compile", "--all", "--out", &out.to_string_lossy()],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let manifest = std::fs::read_to_string(out.join("dev/web/manifest.yaml")).expect("written");
+    assert!(
+        manifest.contains("image: registry.lan/web:2.0"),
+        "{manifest}"
+    );
+}

@@ -18,6 +18,8 @@ use crate::discover::{self, App};
 use crate::load::Loader;
 use crate::project::EnvironmentConfig;
 use crate::render::Renderer;
+use crate::render::images::ImageEntry;
+use crate::validate::images::BuiltImage;
 
 use super::{Output, emit, fail, load_project, open, source_of};
 
@@ -134,14 +136,29 @@ pub fn run(
         .collect();
 
     let progress = progress_bar(apps.len(), output);
+    // `images.setFromBuild`: the images each build folder declares, by base.
+    let built: Vec<BuiltImage> = if project.images.set_from_build {
+        let (built, problems) = crate::validate::images::builds(&loader, &repo);
+        if !problems.is_empty() {
+            let mut diags = Diagnostics::new();
+            diags.extend(problems);
+            diags.finish();
+            emit(&diags, &loader, output, false, out, err)?;
+            return Ok(diags.exit_status().max(ExitStatus::Failure));
+        }
+        built
+    } else {
+        Vec::new()
+    };
     let (identities, key_warning) = super::load_identities();
     let renderer = Renderer::new(&fs).with_identities(identities);
     let rendered: Vec<Rendered<'_>> = apps
         .par_iter()
         .map(|app| {
             let dir = app.deploy.as_deref().unwrap_or(&app.dir);
+            let images = images_from_builds(&repo, dir, &built, &project.images.registries);
             let manifest = renderer
-                .render(dir)
+                .render_with_images(dir, &images)
                 .map_err(|e| e.to_diagnostic())
                 .and_then(|resources| {
                     app_manifest(app, &resources, project.environments.get(&app.env))
@@ -221,6 +238,36 @@ pub fn run(
     }
     std::thread::spawn(move || drop(repo));
     Ok(diags.exit_status())
+}
+
+/// The `images:` entries `kustomize edit set image` would add to the overlay in `dir` for the
+/// build folders of the bases it reaches: `<registry>/<imageName>` set to `imageTag`, for each
+/// of the project's registries.
+fn images_from_builds(
+    repo: &discover::Repo,
+    dir: &str,
+    built: &[BuiltImage],
+    registries: &[String],
+) -> Vec<ImageEntry> {
+    if built.is_empty() {
+        return Vec::new();
+    }
+    let mut entries: Vec<ImageEntry> = Vec::new();
+    for base in repo.bases_reached(dir) {
+        for image in built.iter().filter(|b| b.app == base.name) {
+            for registry in registries {
+                let name = format!("{registry}/{}", image.vars.image_name);
+                if entries.iter().any(|e| e.name == name) {
+                    continue;
+                }
+                // vars.yaml is schema-checked (name and tag patterns), so the entry compiles.
+                if let Ok(entry) = ImageEntry::new(&name, "", &image.vars.image_tag, "", "") {
+                    entries.push(entry);
+                }
+            }
+        }
+    }
+    entries
 }
 
 /// A progress bar on a terminal for runs long enough to want one; `None` otherwise.

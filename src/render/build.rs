@@ -146,12 +146,26 @@ impl<'f> Renderer<'f> {
     /// # Errors
     /// The first [`RenderError`] of the build.
     pub fn render(&self, dir: &str) -> Result<Vec<Resource>, RenderError> {
+        self.render_with_images(dir, &[])
+    }
+
+    /// [`Renderer::render`] as if `kustomize edit set image` had added `images` to the
+    /// kustomization in `dir` (an entry replaces the kustomization's entry of the same name).
+    ///
+    /// # Errors
+    /// The first [`RenderError`] of the build.
+    pub fn render_with_images(
+        &self,
+        dir: &str,
+        images: &[ImageEntry],
+    ) -> Result<Vec<Resource>, RenderError> {
         let dir = self.normalize(dir, dir)?;
         // A component can be built on its own: it then runs on an empty accumulation.
         let k = Kustomization::load(self.files, &dir)?;
         let sort = SortOrder::from_node(k.get("sortOptions"))
             .map_err(|m| RenderError::invalid(&k.file, Span::default(), m))?;
-        let mut acc = self.accumulate(&k, Accumulated::default(), &mut vec![dir.clone()])?;
+        let mut acc =
+            self.accumulate(&k, Accumulated::default(), &mut vec![dir.clone()], images)?;
         self.finish(&k, &mut acc)?;
         let mut resources = acc.resources;
         sort.sort(&mut resources);
@@ -184,7 +198,7 @@ impl<'f> Renderer<'f> {
                     format!("expected kind != 'Component' for path '{dir}'"),
                 ));
             }
-            self.accumulate(&k, Accumulated::default(), chain)
+            self.accumulate(&k, Accumulated::default(), chain, &[])
         });
         let shared = Arc::new(result);
         if let Ok(mut cache) = self.cache.lock() {
@@ -204,6 +218,7 @@ impl<'f> Renderer<'f> {
         k: &Kustomization,
         mut acc: Accumulated,
         chain: &mut Vec<String>,
+        set_images: &[ImageEntry],
     ) -> Result<Accumulated, RenderError> {
         refuse_unsupported(k)?;
         for entry in k.resources() {
@@ -233,10 +248,10 @@ impl<'f> Renderer<'f> {
                 ));
             }
             chain.push(dir);
-            acc = self.accumulate(&sub, acc, chain)?;
+            acc = self.accumulate(&sub, acc, chain, &[])?;
             chain.pop();
         }
-        self.run_transformers(k, &mut acc, chain)?;
+        self.run_transformers(k, &mut acc, chain, set_images)?;
         let mut own_vars = Vec::new();
         for entry in k.list("vars") {
             own_vars.push(
@@ -286,6 +301,7 @@ impl<'f> Renderer<'f> {
         k: &Kustomization,
         acc: &mut Accumulated,
         chain: &mut Vec<String>,
+        set_images: &[ImageEntry],
     ) -> Result<(), RenderError> {
         let at = |span: Span| {
             move |e: transform::TransformError| RenderError::invalid(&k.file, span, e.0)
@@ -365,10 +381,23 @@ impl<'f> Renderer<'f> {
             transform::replicas(&mut acc.resources, name, count, &config.replicas)
                 .map_err(at(entry.span))?;
         }
+        let mut images: Vec<(ImageEntry, Span)> = Vec::new();
         for entry in k.images() {
             let image = ImageEntry::from_node(entry)
                 .map_err(|e| RenderError::invalid(&k.file, entry.span, e.to_string()))?;
-            transform::image(&mut acc.resources, &image, &config.images).map_err(at(entry.span))?;
+            let image = match set_images.iter().find(|s| s.name == image.name) {
+                Some(set) => set.clone(),
+                None => image,
+            };
+            images.push((image, entry.span));
+        }
+        for set in set_images {
+            if !images.iter().any(|(i, _)| i.name == set.name) {
+                images.push((set.clone(), Span::default()));
+            }
+        }
+        for (image, span) in &images {
+            transform::image(&mut acc.resources, image, &config.images).map_err(at(*span))?;
         }
         let mut replacements = Vec::new();
         for entry in k.list("replacements") {
