@@ -20,6 +20,9 @@ fn kiln(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
 fn kiln_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
     cmd.env_remove("GIT_INDEX_FILE");
+    for key in ["SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE", "XDG_CONFIG_HOME"] {
+        cmd.env_remove(key);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -645,4 +648,37 @@ fn compile_sets_images_from_build_folders() {
         manifest.contains("image: registry.lan/web:2.0"),
         "{manifest}"
     );
+}
+
+/// The example's KSOPS generator renders natively with the example key, and fails with a
+/// diagnostic naming the encrypted file (never its content) without one.
+#[test]
+fn build_renders_ksops_generators_natively() {
+    let root = Path::new(MANIFEST_DIR);
+    let key = root.join("testdata/keys/example.agekey");
+    let o = kiln_env(
+        root,
+        &["build", "apps/vagrant/postgres/deploy"],
+        None,
+        &[
+            ("SOPS_AGE_KEY_FILE", &key),
+            ("HOME", Path::new("/nonexistent")),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("kind: Secret"), "{out}");
+    assert!(out.contains("name: postgres-credentials"), "{out}");
+    assert!(!out.contains("ENC[AES256_GCM"), "{out}");
+
+    let o = kiln_env(
+        root,
+        &["build", "apps/vagrant/postgres/deploy"],
+        None,
+        &[("HOME", Path::new("/nonexistent"))],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    assert_stderr_has(&o, "apps/vagrant/postgres/secret/postgres-credentials.yaml");
+    assert_stderr_has(&o, "no age key");
 }
