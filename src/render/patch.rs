@@ -191,7 +191,13 @@ pub fn load_patch_entry(
             .and_then(Node::as_str)
             == Some("true")
     };
-    let body = parse_body(&origin, &text, entry.span)?;
+    // Errors in a patch file point into that file; in inline text, at the entry.
+    let body_span = if origin == k.file {
+        entry.span
+    } else {
+        Span::default()
+    };
+    let body = parse_body(&origin, &text, body_span)?;
     if matches!(body, Body::Json(_)) && target.is_none() {
         return Err(bad(
             entry.span,
@@ -211,8 +217,13 @@ pub fn load_patch_entry(
 /// Decides between a strategic-merge patch (mappings) and a JSON 6902 patch (one list; JSON
 /// is YAML, so one parser reads both).
 fn parse_body(origin: &str, text: &str, span: Span) -> Result<Body, RenderError> {
-    let docs = yaml::parse_documents(text)
-        .map_err(|e| RenderError::invalid(origin, span, format!("invalid patch: {e}")))?;
+    let docs = yaml::parse_documents(text).map_err(|e| {
+        if span == Span::default() {
+            RenderError::yaml(origin, &e)
+        } else {
+            RenderError::invalid(origin, span, format!("invalid patch: {e}"))
+        }
+    })?;
     if let [doc] = docs.as_slice()
         && doc.root.is_seq()
     {
