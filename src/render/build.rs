@@ -36,7 +36,7 @@ use super::smp::{BuiltinSchemas, SchemaLookup};
 use super::transform::{self, End};
 use super::vars::{self, Var};
 use super::{Files, RenderError};
-use super::{ksops, nameref, patch, plugins, replacements};
+use super::{crds, ksops, nameref, patch, plugins, replacements};
 use crate::yaml::{self, Node, Span};
 
 /// The result of accumulating one kustomization: kustomize's `ResAccumulator`.
@@ -272,7 +272,8 @@ impl<'f> Renderer<'f> {
         acc: &mut Accumulated,
     ) -> Result<(), RenderError> {
         let files = k.list("configurations");
-        if files.is_empty() {
+        let crd_files = k.list("crds");
+        if files.is_empty() && crd_files.is_empty() {
             return acc
                 .merge_config(&builtin_config())
                 .map_err(|m| RenderError::invalid(&k.file, Span::default(), m));
@@ -290,6 +291,16 @@ impl<'f> Renderer<'f> {
                 own.merge(&config)
                     .map_err(|e| RenderError::invalid(&k.file, span, e.to_string()))?;
             }
+        }
+        for entry in crd_files {
+            let (raw, span) = entry_text(k, entry)?;
+            let path = self.normalize(&k.file, &join(&k.dir, raw))?;
+            check_root_only(k, &path, span)?;
+            let text = self.files.read_text(&path)?;
+            let config = crds::config_from_crd_file(&text)
+                .map_err(|m| RenderError::invalid(&path, Span::default(), m))?;
+            own.merge(&config)
+                .map_err(|e| RenderError::invalid(&k.file, span, e.to_string()))?;
         }
         acc.merge_config(&Arc::new(own))
             .map_err(|m| RenderError::invalid(&k.file, Span::default(), m))

@@ -12,6 +12,7 @@
 //! and Helm charts are refused with [`RenderError::Unsupported`].
 
 pub mod build;
+pub mod crds;
 pub mod fieldspec;
 pub mod generate;
 pub mod images;
