@@ -682,3 +682,97 @@ fn build_renders_ksops_generators_natively() {
     assert_stderr_has(&o, "apps/vagrant/postgres/secret/postgres-credentials.yaml");
     assert_stderr_has(&o, "no age key");
 }
+
+/// The README's first command: the example repository compiles for both environments; the
+/// KSOPS-generated Secret is written re-encrypted (never in plaintext) and a second run keeps
+/// its ciphertext byte for byte.
+#[test]
+fn example_repository_compiles_for_both_environments() {
+    let root = Path::new(MANIFEST_DIR);
+    let key = root.join("testdata/keys/example.agekey");
+    let out = tempfile::tempdir().expect("tempdir");
+    let out_str = out.path().to_string_lossy().into_owned();
+    let env = [
+        ("SOPS_AGE_KEY_FILE", key.as_path()),
+        ("HOME", Path::new("/nonexistent")),
+    ];
+    let o = kiln_env(root, &["compile", "--all", "--out", &out_str], None, &env);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for env_name in ["vagrant", "prod"] {
+        for app in ["web", "postgres", "cert-issuer"] {
+            let manifest =
+                std::fs::read_to_string(out.path().join(env_name).join(app).join("manifest.yaml"))
+                    .expect("manifest written");
+            assert!(!manifest.contains("kind: Secret"), "{env_name}/{app}");
+            assert!(!manifest.contains("vagrant-only-password"));
+        }
+        let secret = out
+            .path()
+            .join(env_name)
+            .join("postgres/secrets/postgres.postgres-credentials.yaml");
+        let text = std::fs::read_to_string(&secret).expect("secret written");
+        assert!(text.contains("ENC[AES256_GCM"), "{text}");
+        assert!(!text.contains("vagrant-only-password"), "{text}");
+        // Readable by the reader, with the example key.
+        let identities = {
+            let mut ids = kiln::secrets::sops::keys::Identities::default();
+            ids.add_text(&std::fs::read_to_string(&key).expect("key"), "test")
+                .expect("valid key");
+            ids.x25519
+        };
+        let decrypted = kiln::secrets::sops::decrypt(
+            kiln::secrets::sops::Format::Yaml,
+            text.as_bytes(),
+            &identities,
+        )
+        .expect("decrypts with the example key");
+        let plain = decrypted.document().expect("document");
+        assert!(String::from_utf8_lossy(&plain).contains("POSTGRES_PASSWORD"));
+    }
+    let first = std::fs::read(
+        out.path()
+            .join("vagrant/postgres/secrets/postgres.postgres-credentials.yaml"),
+    )
+    .expect("written");
+    let o = kiln_env(root, &["compile", "--all", "--out", &out_str], None, &env);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let second = std::fs::read(
+        out.path()
+            .join("vagrant/postgres/secrets/postgres.postgres-credentials.yaml"),
+    )
+    .expect("written");
+    assert_eq!(first, second, "unchanged secrets keep their ciphertext");
+}
+
+/// Without re-encryption configured, a Secret with values is never written: the compile
+/// fails with KLN0304, naming the Secret but not its values.
+#[test]
+fn compile_refuses_plaintext_secrets() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let root = repo.path();
+    let write = |path: &str, text: &str| {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write(
+        "apps/base/db/deploy/kustomization.yaml",
+        "secretGenerator:\n- name: creds\n  literals:\n  - password=canary-3141\n",
+    );
+    write(
+        "apps/dev/db/deploy/kustomization.yaml",
+        "resources:\n- ../../../base/db/deploy\n",
+    );
+    let out = root.join("out");
+    let o = kiln(
+        root,
+        &["compile", "--all", "--out", &out.to_string_lossy()],
+        None,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_stderr_has(&o, "KLN0304");
+    assert_stderr_has(&o, "creds");
+    assert!(!stderr(&o).contains("canary-3141"));
+    assert!(!stderr(&o).contains("Y2FuYXJ5LTMxNDE"));
+    assert!(!out.exists());
+}

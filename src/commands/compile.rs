@@ -19,6 +19,7 @@ use crate::load::Loader;
 use crate::project::EnvironmentConfig;
 use crate::render::Renderer;
 use crate::render::images::ImageEntry;
+use crate::secrets::sops;
 use crate::validate::images::BuiltImage;
 
 use super::{Output, emit, fail, load_project, open, source_of};
@@ -26,21 +27,30 @@ use super::{Output, emit, fail, load_project, open, source_of};
 /// One rendered app.
 struct Rendered<'r> {
     app: &'r App,
-    manifest: Result<String, Diagnostic>,
+    files: Result<Vec<(String, Vec<u8>)>, Diagnostic>,
 }
 
-/// The objects of an app as files: `manifest.yaml` with everything but Secrets that hold
-/// values, which need the environment's re-encryption (see `project::EnvironmentConfig`).
+/// What re-encryption needs: the environment's settings, the keys that read previous output
+/// (to keep its ciphertext when nothing changed), and where that output is.
+struct Secrets<'a> {
+    env: Option<&'a EnvironmentConfig>,
+    identities: &'a [age::x25519::Identity],
+    previous: &'a Path,
+}
+
+/// The files of an app, relative to its output folder: `manifest.yaml` with every object but
+/// the Secrets that hold values, which are written one per file under `secrets/`, encrypted
+/// with SOPS for the environment's recipients (see `project::EnvironmentConfig`).
 ///
 /// # Errors
-/// A Secret with values when the environment has no re-encryption configured. The message
-/// names the Secret, never its values.
-fn app_manifest(
+/// A Secret with values when the environment has no re-encryption configured, or an
+/// encryption failure. Messages name the Secret, never its values.
+fn app_files(
     app: &App,
     resources: &[crate::render::Resource],
-    env: Option<&EnvironmentConfig>,
-) -> Result<String, Diagnostic> {
-    let with_values = |r: &&crate::render::Resource| {
+    secrets: &Secrets<'_>,
+) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
+    let has_values = |r: &crate::render::Resource| {
         r.kind() == "Secret"
             && r.api_version() == "v1"
             && ["data", "stringData"].iter().any(|f| {
@@ -50,34 +60,118 @@ fn app_manifest(
                     .is_some_and(|m| !m.is_empty())
             })
     };
-    if let Some(secret) = resources.iter().find(with_values) {
-        let configured = env.and_then(|e| e.secrets.as_ref()).is_some();
-        let id = secret.cur_id();
-        let message = format!(
-            "{}/{}: the output would contain the Secret {}{} in plaintext",
-            app.env,
-            app.name,
-            if id.namespace.is_empty() {
-                String::new()
-            } else {
-                format!("{}/", id.namespace)
-            },
+    let folder = app.deploy.clone().unwrap_or_else(|| app.dir.clone());
+    let describe = |r: &crate::render::Resource| {
+        let id = r.cur_id();
+        if id.namespace.is_empty() {
             id.name
-        );
-        let hint = if configured {
-            "SOPS re-encryption of rendered Secrets is configured but not available in this \
-             version of kiln; render this environment's secrets in the cluster (KSOPS) meanwhile"
         } else {
-            "kiln never writes plaintext: set environments.<env>.secrets in kiln.yaml to \
-             re-encrypt rendered Secrets for the cluster"
-        };
-        return Err(Diagnostic::new(Code::PlaintextOutput, message)
-            .in_file(app.deploy.clone().unwrap_or_else(|| app.dir.clone()))
-            .hint(hint)
+            format!("{}/{}", id.namespace, id.name)
+        }
+    };
+    let recipients = secrets
+        .env
+        .and_then(|e| e.secrets.as_ref())
+        .map(|s| s.sops.age.clone());
+    let mut files = Vec::new();
+    let mut plain = Vec::new();
+    for r in resources {
+        if !has_values(r) {
+            plain.push(&r.node);
+            continue;
+        }
+        let Some(recipients) = &recipients else {
+            return Err(Diagnostic::new(
+                Code::PlaintextOutput,
+                format!(
+                    "{}/{}: the output would contain the Secret {} in plaintext",
+                    app.env,
+                    app.name,
+                    describe(r)
+                ),
+            )
+            .in_file(folder)
+            .hint(format!(
+                "kiln never writes plaintext: set environments.{}.secrets.sops.age in kiln.yaml \
+                 to re-encrypt rendered Secrets for the cluster",
+                app.env
+            ))
             .sensitive());
+        };
+        let id = r.cur_id();
+        let name = if id.namespace.is_empty() {
+            format!("secrets/{}.yaml", id.name)
+        } else {
+            format!("secrets/{}.{}.yaml", id.namespace, id.name)
+        };
+        let document = zeroize::Zeroizing::new(crate::yaml::emit_node(&r.node));
+        let previous = secrets.previous.join(&app.name).join(&name);
+        let bytes = reuse_ciphertext(
+            &previous,
+            document.as_bytes(),
+            recipients,
+            secrets.identities,
+        )
+        .map_or_else(|| encrypt_secret(document.as_bytes(), recipients), Ok)
+        .map_err(|e| {
+            Diagnostic::new(
+                Code::PlaintextOutput,
+                format!(
+                    "{}/{}: cannot encrypt the Secret {}: {e}",
+                    app.env,
+                    app.name,
+                    describe(r)
+                ),
+            )
+            .in_file(folder.clone())
+            .sensitive()
+        })?;
+        files.push((name, bytes));
     }
-    let nodes: Vec<_> = resources.iter().map(|r| &r.node).collect();
-    Ok(crate::yaml::emit_documents(&nodes))
+    files.insert(
+        0,
+        (
+            "manifest.yaml".to_owned(),
+            crate::yaml::emit_documents(&plain).into_bytes(),
+        ),
+    );
+    Ok(files)
+}
+
+/// Encrypts a rendered Secret for `recipients`, values only (`encrypted_regex:
+/// ^(data|stringData)$`, as KSOPS and Flux expect), stamped with the current time.
+fn encrypt_secret(document: &[u8], recipients: &[String]) -> Result<Vec<u8>, String> {
+    let mut options = sops::EncryptOptions::new(sops::Timestamp::now());
+    options.rule = Some(sops::EncryptionRule::EncryptedRegex(
+        "^(data|stringData)$".to_owned(),
+    ));
+    sops::encrypt(sops::Format::Yaml, document, recipients, &options).map_err(|e| e.to_string())
+}
+
+/// The previous output's bytes when it decrypts to exactly `document` for exactly
+/// `recipients`: re-encrypting unchanged Secrets would change every byte (new data key, new
+/// IVs), and the rendered output would never be stable.
+fn reuse_ciphertext(
+    previous: &Path,
+    document: &[u8],
+    recipients: &[String],
+    identities: &[age::x25519::Identity],
+) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(previous).ok()?;
+    let decrypted = sops::decrypt(sops::Format::Yaml, &bytes, identities).ok()?;
+    let mut had: Vec<String> = decrypted.metadata().recipients();
+    let mut want: Vec<String> = recipients.iter().map(|r| r.trim().to_owned()).collect();
+    had.sort();
+    want.sort();
+    if had != want {
+        return None;
+    }
+    // Compare as kustomize prints objects: the SOPS file holds the same object in sops' own
+    // YAML layout.
+    let plain = decrypted.document().ok()?;
+    let node = crate::yaml::parse_one(std::str::from_utf8(&plain).ok()?).ok()??;
+    let again = zeroize::Zeroizing::new(crate::yaml::emit_node(&node));
+    (again.as_bytes() == document).then_some(bytes)
 }
 
 /// Runs `kiln compile`.
@@ -135,6 +229,7 @@ pub fn run(
         .filter(|a| envs.contains(&a.env.as_str()) && a.deploy.is_some())
         .collect();
 
+    let out_dir = args.out.clone().unwrap_or_else(|| root.join("rendered"));
     let progress = progress_bar(apps.len(), output);
     // `images.setFromBuild`: the images each build folder declares, by base.
     let built: Vec<BuiltImage> = if project.images.set_from_build {
@@ -157,16 +252,19 @@ pub fn run(
         .map(|app| {
             let dir = app.deploy.as_deref().unwrap_or(&app.dir);
             let images = images_from_builds(&repo, dir, &built, &project.images.registries);
-            let manifest = renderer
+            let secrets = Secrets {
+                env: project.environments.get(&app.env),
+                identities: renderer.identities(),
+                previous: &out_dir.join(&app.env),
+            };
+            let files = renderer
                 .render_with_images(dir, &images)
                 .map_err(|e| e.to_diagnostic())
-                .and_then(|resources| {
-                    app_manifest(app, &resources, project.environments.get(&app.env))
-                });
+                .and_then(|resources| app_files(app, &resources, &secrets));
             if let Some(bar) = &progress {
                 bar.inc(1);
             }
-            Rendered { app, manifest }
+            Rendered { app, files }
         })
         .collect();
     if let Some(bar) = progress {
@@ -176,25 +274,26 @@ pub fn run(
 
     let mut diags = Diagnostics::new();
     diags.extend(repo.diagnostics.iter().cloned());
-    if rendered.iter().any(|r| r.manifest.is_err()) {
+    if rendered.iter().any(|r| r.files.is_err()) {
         diags.extend(key_warning);
     }
     for r in &rendered {
-        if let Err(d) = &r.manifest {
+        if let Err(d) = &r.files {
             diags.push(d.clone());
         }
     }
     diags.finish();
-    let failed = rendered.iter().filter(|r| r.manifest.is_err()).count();
+    let failed = rendered.iter().filter(|r| r.files.is_err()).count();
     if failed == 0 && diags.exit_status() == ExitStatus::Success {
-        let out_dir = args.out.clone().unwrap_or_else(|| root.join("rendered"));
         for env in &envs {
-            let files: Vec<(String, &str)> = rendered
+            let files: Vec<(String, &[u8])> = rendered
                 .iter()
                 .filter(|r| r.app.env == *env)
-                .filter_map(|r| {
-                    let text = r.manifest.as_ref().ok()?;
-                    Some((format!("{}/manifest.yaml", r.app.name), text.as_str()))
+                .filter_map(|r| r.files.as_ref().ok().map(|files| (r.app, files)))
+                .flat_map(|(app, files)| {
+                    files.iter().map(move |(path, bytes)| {
+                        (format!("{}/{path}", app.name), bytes.as_slice())
+                    })
                 })
                 .collect();
             if let Err(e) = replace_dir(&out_dir.join(env), &files) {
@@ -286,7 +385,7 @@ fn progress_bar(len: usize, output: Output) -> Option<indicatif::ProgressBar> {
 ///
 /// # Errors
 /// The first I/O error; `dir` is then unchanged (the temporary directory is removed).
-pub fn replace_dir(dir: &Path, files: &[(String, &str)]) -> std::io::Result<()> {
+pub fn replace_dir(dir: &Path, files: &[(String, &[u8])]) -> std::io::Result<()> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
     let name = dir

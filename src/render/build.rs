@@ -134,6 +134,12 @@ impl<'f> Renderer<'f> {
         }
     }
 
+    /// The age identities given by [`Renderer::with_identities`].
+    #[must_use]
+    pub fn identities(&self) -> &[age::x25519::Identity] {
+        &self.identities
+    }
+
     /// The age identities that decrypt SOPS files for KSOPS generators.
     #[must_use]
     pub fn with_identities(mut self, identities: Vec<age::x25519::Identity>) -> Renderer<'f> {

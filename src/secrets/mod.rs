@@ -1,8 +1,11 @@
-//! Secrets: reading SOPS files encrypted with age.
+//! Secrets: reading and writing SOPS files encrypted with age.
 //!
 //! This module owns:
 //! - [`sops`]: decrypting files written by the `sops` CLI (YAML, JSON, dotenv, INI, binary) with
 //!   age identities, verifying their MAC on every read, and producing the plaintext document;
+//! - [`sops::encrypt`]: writing SOPS files for age recipients as sops 3.13 writes them (YAML
+//!   through a go-yaml v3 style emitter, JSON, dotenv, binary), used by `kiln compile` to
+//!   re-encrypt rendered Secrets;
 //! - finding the user's age identities ([`sops::keys`]): `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE` and
 //!   sops' own key file, with the environment and home directory passed in explicitly.
 //!
@@ -11,7 +14,8 @@
 //! Errors describe where and why decryption failed, never what a value was.
 //!
 //! It does not own, yet:
-//! - encryption (writing SOPS files, reusing IVs and data keys so unchanged values do not churn);
+//! - reusing IVs of unchanged values inside a file (sops' stash; `kiln compile` keeps a whole
+//!   previous file instead when its plaintext and recipients are unchanged), and INI output;
 //! - `.sops.yaml` creation rules;
 //! - re-encryption for other recipients (`updatekeys`/`rotate`) and SealedSecrets;
 //! - PGP, cloud KMS, Vault and post-quantum (`age1pq1…`) keys, and Shamir key groups: files using

@@ -15,6 +15,10 @@
 //!   `sops_…` lines).
 //! - INI: sections as top-level maps, `[sops]` metadata; the plaintext is written as
 //!   `key = value` lines without sops' column alignment.
+//!
+//! For writing ([`super::write`]), [`parse_plain`] reads a plaintext document (YAML, JSON,
+//! dotenv, binary; not INI) into a tree with sops' checks, and [`emit_json`]/[`emit_dotenv`]
+//! print the encrypted tree with its metadata.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -22,7 +26,7 @@ use std::ops::Range;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use super::rules::EncryptionRule;
 use super::tree::{Item, Leaf, Tree, TreeValue};
@@ -62,6 +66,204 @@ pub(crate) fn parse(format: Format, bytes: &[u8]) -> Result<Parsed, SopsError> {
         Format::Dotenv => parse_dotenv(text?),
         Format::Ini => parse_ini(text?),
     }
+}
+
+/// Reads a plaintext document (to be encrypted) into a tree, with the checks sops makes before
+/// encrypting: YAML documents and the JSON top level must be mappings, map keys strings, and no
+/// key may collide with the metadata (`sops`, or `sops_…` in dotenv).
+///
+/// YAML comments are refused: kiln's YAML layer does not keep them, and sops would write them
+/// (encrypted) into the file. INI is not supported yet.
+pub(crate) fn parse_plain(format: Format, bytes: &[u8]) -> Result<Tree, SopsError> {
+    let text = || {
+        std::str::from_utf8(bytes).map_err(|_| SopsError::Parse {
+            format,
+            message: "not UTF-8".to_owned(),
+        })
+    };
+    let reserved = || SopsError::Malformed {
+        what: "the document already has a `sops` key: it is encrypted already, or the key is \
+               reserved for sops metadata"
+            .to_owned(),
+    };
+    let tree = match format {
+        Format::Binary => {
+            let leaf = Leaf::clear(ValueType::Str, bytes.to_vec());
+            Tree {
+                branches: vec![vec![Item::Entry("data".to_owned(), TreeValue::Leaf(leaf))]],
+            }
+        }
+        Format::Yaml => {
+            let text = text()?;
+            let mut docs = yaml::parse_documents(text).map_err(|e| SopsError::Parse {
+                format,
+                message: e.to_string(),
+            })?;
+            // The parsed nodes hold plaintext in ordinary strings: zero them once copied.
+            let docs = ZeroDocs(&mut docs);
+            if docs.is_empty() {
+                return Err(SopsError::Malformed {
+                    what: "the YAML document is empty".to_owned(),
+                });
+            }
+            let mut tree = Tree::default();
+            let mut scalars = Vec::new();
+            for (index, doc) in docs.iter().enumerate() {
+                let Some(entries) = doc.root.as_map() else {
+                    return Err(SopsError::Malformed {
+                        what: format!("YAML document {} is not a mapping", index + 1),
+                    });
+                };
+                let mut items = Vec::new();
+                for (key, value) in entries {
+                    let key = yaml_key(key)?;
+                    if key == "sops" {
+                        return Err(reserved());
+                    }
+                    items.push(Item::Entry(key, yaml_value(value)?));
+                }
+                tree.branches.push(items);
+                scalar_spans(&doc.root, &mut scalars)?;
+            }
+            if has_comment(text, &mut scalars) {
+                return Err(SopsError::Unsupported {
+                    what: "comments in YAML documents to encrypt (kiln's YAML layer does not \
+                           keep them; sops would write them encrypted)"
+                        .to_owned(),
+                });
+            }
+            tree
+        }
+        Format::Json => {
+            let root: JsonNode = serde_json::from_str(text()?).map_err(|e| SopsError::Parse {
+                format,
+                message: e.to_string(),
+            })?;
+            let JsonNode::Object(entries) = root else {
+                return Err(SopsError::Malformed {
+                    what: "the JSON document is not an object".to_owned(),
+                });
+            };
+            let mut items = Vec::new();
+            for (key, value) in entries {
+                if key == "sops" {
+                    return Err(reserved());
+                }
+                items.push(Item::Entry(key, json_tree(value)));
+            }
+            Tree {
+                branches: vec![items],
+            }
+        }
+        Format::Dotenv => {
+            let mut items = Vec::new();
+            for line in text()?.split('\n') {
+                if line.is_empty() {
+                    continue;
+                }
+                if let Some(comment) = line.strip_prefix('#') {
+                    items.push(Item::Comment(Leaf::clear(ValueType::Comment, comment)));
+                    continue;
+                }
+                let (key, value) = line.split_once('=').ok_or_else(|| SopsError::Parse {
+                    format,
+                    message: "a line has no `=`".to_owned(),
+                })?;
+                if key.starts_with("sops_") {
+                    return Err(reserved());
+                }
+                items.push(Item::Entry(
+                    key.to_owned(),
+                    TreeValue::Leaf(Leaf::clear(ValueType::Str, value.replace("\\n", "\n"))),
+                ));
+            }
+            Tree {
+                branches: vec![items],
+            }
+        }
+        Format::Ini => {
+            return Err(SopsError::Unsupported {
+                what: "encrypting INI files".to_owned(),
+            });
+        }
+    };
+    Ok(tree)
+}
+
+/// Zeroes the scalars of parsed YAML documents when dropped.
+struct ZeroDocs<'d>(&'d mut Vec<yaml::Document>);
+
+impl std::ops::Deref for ZeroDocs<'_> {
+    type Target = Vec<yaml::Document>;
+    fn deref(&self) -> &Self::Target {
+        self.0
+    }
+}
+
+impl Drop for ZeroDocs<'_> {
+    fn drop(&mut self) {
+        fn zero(node: &mut Node) {
+            match &mut node.kind {
+                NodeKind::Scalar(scalar) => scalar.text.zeroize(),
+                NodeKind::Seq(items) => items.iter_mut().for_each(zero),
+                NodeKind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                    zero(k);
+                    zero(v);
+                }),
+            }
+        }
+        self.0.iter_mut().for_each(|doc| zero(&mut doc.root));
+    }
+}
+
+/// Collects the byte ranges of every scalar (keys and values); refuses `<<` merge keys, which
+/// sops and kiln read differently.
+fn scalar_spans(node: &Node, out: &mut Vec<Range<usize>>) -> Result<(), SopsError> {
+    match &node.kind {
+        NodeKind::Scalar(_) => out.push(node.span.range()),
+        NodeKind::Seq(items) => {
+            for item in items {
+                scalar_spans(item, out)?;
+            }
+        }
+        NodeKind::Map(entries) => {
+            for (key, value) in entries {
+                if key.as_str() == Some("<<") && key.tag.is_none() {
+                    return Err(SopsError::Unsupported {
+                        what: "YAML merge keys (`<<`)".to_owned(),
+                    });
+                }
+                scalar_spans(key, out)?;
+                scalar_spans(value, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the YAML text has a comment: a `#` outside every scalar, at the start of a line or
+/// after a blank.
+fn has_comment(text: &str, scalars: &mut [Range<usize>]) -> bool {
+    scalars.sort_by_key(|r| r.start);
+    let bytes = text.as_bytes();
+    let mut next = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b != b'#' {
+            continue;
+        }
+        while next < scalars.len() && scalars[next].end <= i {
+            next += 1;
+        }
+        let inside = scalars[next..]
+            .iter()
+            .take_while(|r| r.start <= i)
+            .any(|r| r.contains(&i));
+        let after_blank = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r');
+        if !inside && after_blank {
+            return true;
+        }
+    }
+    false
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,7 +670,7 @@ fn json_to_value(node: JsonNode) -> Json {
 }
 
 /// JSON as sops writes it: `json.Indent` with a tab, then a newline.
-fn emit_json(tree: &Tree) -> Result<Zeroizing<Vec<u8>>, SopsError> {
+pub(crate) fn emit_json(tree: &Tree) -> Result<Zeroizing<Vec<u8>>, SopsError> {
     let mut out = Zeroizing::new(String::new());
     let items = tree.branches.first().map_or(&[][..], Vec::as_slice);
     json_object(items, 0, &mut out)?;
@@ -543,7 +745,7 @@ fn json_value(value: &TreeValue, depth: usize, out: &mut String) -> Result<(), S
                     let f = mac::parse_float(text)
                         .filter(|f| f.is_finite())
                         .ok_or_else(invalid)?;
-                    out.push_str(&mac::format_float(f));
+                    out.push_str(&go_json_float(f));
                 }
                 _ => go_json_string(text, out),
             }
@@ -557,8 +759,28 @@ fn newline(out: &mut String, depth: usize) {
     out.extend(std::iter::repeat_n('\t', depth));
 }
 
+/// Go's `json.Marshal` of a float64: `'f'` formatting between 1e-6 and 1e21, otherwise the
+/// shortest exponent form with at least two exponent digits dropped to one (`1e+21`, `1e-7`).
+pub(crate) fn go_json_float(f: f64) -> String {
+    let abs = f.abs();
+    if abs == 0.0 || (1e-6..1e21).contains(&abs) {
+        return mac::format_float(f);
+    }
+    // Rust's `{:e}` gives the shortest digits too (`1e21`, `1.5e-7`); Go writes the exponent
+    // sign always and at least two digits, then `encoding/json` trims `e-07` to `e-7`.
+    let text = format!("{f:e}");
+    let Some((mantissa, exp)) = text.split_once('e') else {
+        return text;
+    };
+    let (sign, digits) = match exp.strip_prefix('-') {
+        Some(d) => ('-', d),
+        None => ('+', exp),
+    };
+    format!("{mantissa}e{sign}{digits}")
+}
+
 /// Go's `json.Marshal` of a string: escapes `<`, `>`, `&`, U+2028 and U+2029 too.
-fn go_json_string(text: &str, out: &mut String) {
+pub(crate) fn go_json_string(text: &str, out: &mut String) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -619,7 +841,7 @@ fn parse_dotenv(text: &str) -> Result<Parsed, SopsError> {
     })
 }
 
-fn emit_dotenv(tree: &Tree) -> Result<Zeroizing<Vec<u8>>, SopsError> {
+pub(crate) fn emit_dotenv(tree: &Tree) -> Result<Zeroizing<Vec<u8>>, SopsError> {
     let mut out = Zeroizing::new(Vec::new());
     for item in tree.branches.iter().flatten() {
         match item {

@@ -1,5 +1,6 @@
 //! Reading SOPS files: parse the format, recover the data key with age, decrypt every value the
-//! file's encryption rule selects, and verify the MAC before anything is returned.
+//! file's encryption rule selects, and verify the MAC before anything is returned. Writing them
+//! ([`write`]): encrypt a plaintext document for age recipients as sops 3.13 does.
 //!
 //! The format (value strings, AAD, MAC, metadata per sops version) is described in
 //! `shared/research/secrets.md` §1; `tests/sops_interop.rs` checks this reader against files
@@ -12,15 +13,21 @@ use age::x25519::Identity;
 use zeroize::Zeroizing;
 
 pub mod formats;
+mod goyaml;
 pub mod keys;
 pub mod mac;
 pub mod rules;
 pub mod tree;
 pub mod value;
+pub mod write;
 
 pub use rules::EncryptionRule;
 pub use tree::{Item, Leaf, Tree, TreeValue};
 pub use value::ValueType;
+pub use write::{
+    EncryptError, EncryptOptions, Entropy, MasterKeys, OsEntropy, Timestamp, age_stanzas, encrypt,
+    encrypt_with,
+};
 
 use formats::Layout;
 use mac::MacHasher;
