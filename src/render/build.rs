@@ -102,6 +102,109 @@ impl Accumulated {
     }
 }
 
+/// `buildMetadata:` of the top kustomization (it applies to every level of the build).
+#[derive(Debug, Default)]
+struct BuildMetadata {
+    origin: bool,
+    transformers: bool,
+    managed_by: bool,
+}
+
+impl BuildMetadata {
+    fn from_kustomization(k: &Kustomization) -> Result<BuildMetadata, RenderError> {
+        let mut meta = BuildMetadata::default();
+        for entry in k.list("buildMetadata") {
+            match entry.as_str() {
+                Some("originAnnotations") => meta.origin = true,
+                Some("transformerAnnotations") => meta.transformers = true,
+                Some("managedByLabel") => meta.managed_by = true,
+                other => {
+                    return Err(RenderError::invalid(
+                        &k.file,
+                        entry.span,
+                        format!(
+                            "buildMetadata option {:?} is not one of originAnnotations, \
+                             transformerAnnotations, managedByLabel",
+                            other.unwrap_or("")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(meta)
+    }
+
+    fn any(&self) -> bool {
+        self.origin || self.transformers || self.managed_by
+    }
+
+    /// Adds the provenance annotations and label kustomize adds for these options.
+    fn annotate(&self, r: &mut Resource, top: &str) {
+        if self.origin {
+            let text = match &r.generated_by {
+                Some((api_version, kind, name)) => {
+                    let mut t = format!(
+                        "configuredIn: {}\nconfiguredBy:\n  apiVersion: {api_version}\n  kind: {kind}\n",
+                        relative_to(top, &r.origin.file)
+                    );
+                    if !name.is_empty() {
+                        t.push_str(&format!("  name: {name}\n"));
+                    }
+                    t
+                }
+                None => format!("path: {}\n", relative_to(top, &r.origin.file)),
+            };
+            set_annotation(&mut r.node, "config.kubernetes.io/origin", text);
+        }
+        if self.transformers && !r.transformations.is_empty() {
+            let mut text = String::new();
+            for (file, kind) in &r.transformations {
+                text.push_str(&format!(
+                    "- configuredIn: {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n",
+                    relative_to(top, file)
+                ));
+            }
+            set_annotation(
+                &mut r.node,
+                "alpha.config.kubernetes.io/transformations",
+                text,
+            );
+        }
+        if self.managed_by {
+            // The version kustomize reports when built into kubectl.
+            r.node.map_path(&["metadata", "labels"]).set(
+                "app.kubernetes.io/managed-by",
+                Node::string("kustomize-(devel)"),
+            );
+        }
+    }
+}
+
+fn set_annotation(node: &mut Node, key: &str, value: String) {
+    node.map_path(&["metadata", "annotations"])
+        .set(key, Node::scalar(value, crate::yaml::ScalarStyle::Literal));
+}
+
+/// `path` relative to the directory `top` (both normalised the same way), with `..` where
+/// it lies outside: what `filepath.Join(origin.Path, file)` gives in kustomize.
+fn relative_to(top: &str, path: &str) -> String {
+    let top: Vec<&str> = top.split('/').filter(|s| !s.is_empty()).collect();
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let common = top.iter().zip(&parts).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<&str> = std::iter::repeat_n("..", top.len() - common).collect();
+    out.extend(&parts[common..]);
+    out.join("/")
+}
+
+/// State of one walk through the kustomization graph.
+struct Walk {
+    /// The directories being built, outermost first (for cycle detection).
+    chain: Vec<String>,
+    /// The top kustomization's directory when `buildMetadata` asks for provenance
+    /// annotations (`originAnnotations`, `transformerAnnotations`), which every level records.
+    track: Option<String>,
+}
+
 /// The built-in configuration, shared.
 fn builtin_config() -> Arc<TransformerConfig> {
     static SHARED: OnceLock<Arc<TransformerConfig>> = OnceLock::new();
@@ -112,7 +215,7 @@ fn builtin_config() -> Arc<TransformerConfig> {
 pub struct Renderer<'f> {
     files: &'f dyn Files,
     identities: Vec<age::x25519::Identity>,
-    cache: Mutex<HashMap<String, Arc<Result<Accumulated, RenderError>>>>,
+    cache: Mutex<HashMap<(String, Option<String>), Arc<Result<Accumulated, RenderError>>>>,
 }
 
 /// Builds the kustomization in `dir` once, as `kustomize build dir` does.
@@ -170,12 +273,17 @@ impl<'f> Renderer<'f> {
         let k = Kustomization::load(self.files, &dir)?;
         let sort = SortOrder::from_node(k.get("sortOptions"))
             .map_err(|m| RenderError::invalid(&k.file, Span::default(), m))?;
-        let mut acc =
-            self.accumulate(&k, Accumulated::default(), &mut vec![dir.clone()], images)?;
+        let meta = BuildMetadata::from_kustomization(&k)?;
+        let mut walk = Walk {
+            chain: vec![dir.clone()],
+            track: meta.any().then(|| dir.clone()),
+        };
+        let mut acc = self.accumulate(&k, Accumulated::default(), &mut walk, images)?;
         self.finish(&k, &mut acc)?;
         let mut resources = acc.resources;
         sort.sort(&mut resources);
         for r in &mut resources {
+            meta.annotate(r, &dir);
             tidy_for_output(&mut r.node);
         }
         Ok(resources)
@@ -192,8 +300,9 @@ impl<'f> Renderer<'f> {
     }
 
     /// Accumulates a base (a non-component directory), memoised.
-    fn base(&self, dir: &str, chain: &mut Vec<String>) -> Result<Accumulated, RenderError> {
-        if let Some(done) = self.cached(dir) {
+    fn base(&self, dir: &str, walk: &mut Walk) -> Result<Accumulated, RenderError> {
+        let key = (dir.to_owned(), walk.track.clone());
+        if let Some(done) = self.cached(&key) {
             return (*done).clone();
         }
         let result = Kustomization::load(self.files, dir).and_then(|k| {
@@ -204,17 +313,20 @@ impl<'f> Renderer<'f> {
                     format!("expected kind != 'Component' for path '{dir}'"),
                 ));
             }
-            self.accumulate(&k, Accumulated::default(), chain, &[])
+            self.accumulate(&k, Accumulated::default(), walk, &[])
         });
         let shared = Arc::new(result);
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(dir.to_owned(), Arc::clone(&shared));
+            cache.insert(key, Arc::clone(&shared));
         }
         (*shared).clone()
     }
 
-    fn cached(&self, dir: &str) -> Option<Arc<Result<Accumulated, RenderError>>> {
-        self.cache.lock().ok()?.get(dir).cloned()
+    fn cached(
+        &self,
+        key: &(String, Option<String>),
+    ) -> Option<Arc<Result<Accumulated, RenderError>>> {
+        self.cache.lock().ok()?.get(key).cloned()
     }
 
     /// kustomize's `accumulateTarget`: `acc` is empty for a kustomization and the parent's
@@ -223,20 +335,20 @@ impl<'f> Renderer<'f> {
         &self,
         k: &Kustomization,
         mut acc: Accumulated,
-        chain: &mut Vec<String>,
+        walk: &mut Walk,
         set_images: &[ImageEntry],
     ) -> Result<Accumulated, RenderError> {
         refuse_unsupported(k)?;
         for entry in k.resources() {
-            self.accumulate_resource(k, entry, &mut acc, chain)?;
+            self.accumulate_resource(k, entry, &mut acc, walk)?;
         }
         self.merge_configurations(k, &mut acc)?;
-        self.run_generators(k, &mut acc, chain)?;
+        self.run_generators(k, &mut acc, walk)?;
         for entry in k.list("components") {
             let (raw, span) = entry_text(k, entry)?;
             let dir = self.normalize(&k.file, &join(&k.dir, raw))?;
-            if chain.contains(&dir) {
-                return Err(cycle(k, chain, &dir));
+            if walk.chain.contains(&dir) {
+                return Err(cycle(k, &walk.chain, &dir));
             }
             let sub = Kustomization::load(self.files, &dir).map_err(|e| match e {
                 RenderError::MissingKustomization { .. } => RenderError::invalid(
@@ -253,11 +365,11 @@ impl<'f> Renderer<'f> {
                     format!("expected kind 'Component' for path '{dir}'"),
                 ));
             }
-            chain.push(dir);
-            acc = self.accumulate(&sub, acc, chain, &[])?;
-            chain.pop();
+            walk.chain.push(dir);
+            acc = self.accumulate(&sub, acc, walk, &[])?;
+            walk.chain.pop();
         }
-        self.run_transformers(k, &mut acc, chain, set_images)?;
+        self.run_transformers(k, &mut acc, walk, set_images)?;
         let mut own_vars = Vec::new();
         for entry in k.list("vars") {
             own_vars.push(
@@ -317,7 +429,7 @@ impl<'f> Renderer<'f> {
         &self,
         k: &Kustomization,
         acc: &mut Accumulated,
-        chain: &mut Vec<String>,
+        walk: &mut Walk,
         set_images: &[ImageEntry],
     ) -> Result<(), RenderError> {
         let at = |span: Span| {
@@ -329,22 +441,43 @@ impl<'f> Renderer<'f> {
             Some(c) => c,
             None => &BuiltinSchemas,
         };
-        for p in patch::load_patches(self.files, k)? {
-            patch::apply(&mut acc.resources, &p, schemas)?;
+        let track = walk.track.is_some();
+        let record = |acc: &mut Accumulated, kind: &str| {
+            if track {
+                for r in &mut acc.resources {
+                    r.transformations.push((k.file.clone(), kind.to_owned()));
+                }
+            }
+        };
+        let strategic = k.list("patchesStrategicMerge").len();
+        for (i, p) in patch::load_patches(self.files, k)?.iter().enumerate() {
+            patch::apply(&mut acc.resources, p, schemas)?;
+            if i + 1 == strategic {
+                record(acc, "PatchStrategicMergeTransformer");
+            } else if i >= strategic {
+                record(acc, "PatchTransformer");
+            }
         }
         let config_arc = acc.config.clone().unwrap_or_else(builtin_config);
         let config: &TransformerConfig = &config_arc;
         if let Some(ns) = k.str("namespace").filter(|s| !s.is_empty()) {
             transform::namespace(&mut acc.resources, ns, config)
                 .map_err(at(field_span("namespace")))?;
+            record(acc, "NamespaceTransformer");
         }
         if let Some(prefix) = k.str("namePrefix") {
             transform::rename(&mut acc.resources, prefix, End::Prefix, &config.name_prefix)
                 .map_err(at(field_span("namePrefix")))?;
+            if !prefix.is_empty() {
+                record(acc, "PrefixTransformer");
+            }
         }
         if let Some(suffix) = k.str("nameSuffix") {
             transform::rename(&mut acc.resources, suffix, End::Suffix, &config.name_suffix)
                 .map_err(at(field_span("nameSuffix")))?;
+            if !suffix.is_empty() {
+                record(acc, "SuffixTransformer");
+            }
         }
         for entry in k.list("labels") {
             let pairs = entry
@@ -367,17 +500,25 @@ impl<'f> Renderer<'f> {
             )
             .map_err(|e| RenderError::invalid(&k.file, entry.span, e.to_string()))?;
             transform::set_pairs(&mut acc.resources, &pairs, &specs).map_err(at(entry.span))?;
+            record(acc, "LabelTransformer");
         }
         let common = transform::string_pairs(k.pairs("commonLabels"))
             .map_err(at(field_span("commonLabels")))?;
         transform::set_pairs(&mut acc.resources, &common, &config.common_labels)
             .map_err(at(field_span("commonLabels")))?;
+        if !k.list("labels").is_empty() || !common.is_empty() {
+            record(acc, "LabelTransformer");
+        }
         let annotations = transform::string_pairs(k.pairs("commonAnnotations"))
             .map_err(at(field_span("commonAnnotations")))?;
         transform::set_pairs(&mut acc.resources, &annotations, &config.common_annotations)
             .map_err(at(field_span("commonAnnotations")))?;
+        if !annotations.is_empty() {
+            record(acc, "AnnotationsTransformer");
+        }
         for p in patch::load_json6902(self.files, k)? {
             patch::apply(&mut acc.resources, &p, schemas)?;
+            record(acc, "PatchJson6902Transformer");
         }
         for entry in k.list("replicas") {
             let name = entry
@@ -397,6 +538,7 @@ impl<'f> Renderer<'f> {
                 })?;
             transform::replicas(&mut acc.resources, name, count, &config.replicas)
                 .map_err(at(entry.span))?;
+            record(acc, "ReplicaCountTransformer");
         }
         let mut images: Vec<(ImageEntry, Span)> = Vec::new();
         for entry in k.images() {
@@ -415,6 +557,7 @@ impl<'f> Renderer<'f> {
         }
         for (image, span) in &images {
             transform::image(&mut acc.resources, image, &config.images).map_err(at(*span))?;
+            record(acc, "ImageTagTransformer");
         }
         let mut replacements = Vec::new();
         for entry in k.list("replacements") {
@@ -443,6 +586,7 @@ impl<'f> Renderer<'f> {
             replacements::apply_replacements(&mut acc.resources, &replacements).map_err(|e| {
                 RenderError::invalid(&k.file, field_span("replacements"), e.to_string())
             })?;
+            record(acc, "ReplacementTransformer");
         }
         for entry in k.list("transformers") {
             let ctx = plugins::Ctx {
@@ -451,7 +595,7 @@ impl<'f> Renderer<'f> {
                 span: entry.span,
                 schemas,
             };
-            for config in self.plugin_configs(k, entry, chain)? {
+            for config in self.plugin_configs(k, entry, walk)? {
                 plugins::transform(&ctx, &config, &mut acc.resources, &config_arc)?;
             }
         }
@@ -481,7 +625,7 @@ impl<'f> Renderer<'f> {
         &self,
         k: &Kustomization,
         entry: &Node,
-        chain: &mut Vec<String>,
+        walk: &mut Walk,
     ) -> Result<Vec<Node>, RenderError> {
         let (raw, span) = entry_text(k, entry)?;
         if raw.contains('\n')
@@ -495,7 +639,7 @@ impl<'f> Renderer<'f> {
                 .collect());
         }
         let mut acc = Accumulated::default();
-        self.accumulate_resource(k, entry, &mut acc, chain)?;
+        self.accumulate_resource(k, entry, &mut acc, walk)?;
         let _ = span;
         Ok(acc.resources.into_iter().map(|r| r.node).collect())
     }
@@ -505,7 +649,7 @@ impl<'f> Renderer<'f> {
         k: &Kustomization,
         entry: &Node,
         acc: &mut Accumulated,
-        chain: &mut Vec<String>,
+        walk: &mut Walk,
     ) -> Result<(), RenderError> {
         let (raw, span) = entry_text(k, entry)?;
         if crate::discover::is_remote(raw) {
@@ -528,12 +672,12 @@ impl<'f> Renderer<'f> {
             return Ok(());
         }
         if self.files.is_dir(&path) {
-            if chain.contains(&path) {
-                return Err(cycle(k, chain, &path));
+            if walk.chain.contains(&path) {
+                return Err(cycle(k, &walk.chain, &path));
             }
-            chain.push(path.clone());
-            let sub = self.base(&path, chain);
-            chain.pop();
+            walk.chain.push(path.clone());
+            let sub = self.base(&path, walk);
+            walk.chain.pop();
             let sub = sub.map_err(|e| match e {
                 RenderError::MissingKustomization { dir } => RenderError::invalid(
                     &k.file,
@@ -558,7 +702,7 @@ impl<'f> Renderer<'f> {
         &self,
         k: &Kustomization,
         acc: &mut Accumulated,
-        chain: &mut Vec<String>,
+        walk: &mut Walk,
     ) -> Result<(), RenderError> {
         let options = k.get("generatorOptions");
         let decrypted = std::cell::Cell::new(false);
@@ -593,11 +737,16 @@ impl<'f> Renderer<'f> {
                 let mut generated = generate::generate(kind, entry, options, &read, origin)
                     .map_err(|e| RenderError::invalid(&k.file, entry.span, e.to_string()))?;
                 generated.sensitive = decrypted.get();
+                generated.generated_by = Some((
+                    "builtin".to_owned(),
+                    format!("{}Generator", kind.kind()),
+                    String::new(),
+                ));
                 absorb(acc, generated).map_err(|m| RenderError::invalid(&k.file, entry.span, m))?;
             }
         }
         for entry in k.list("generators") {
-            for config in self.plugin_configs(k, entry, chain)? {
+            for config in self.plugin_configs(k, entry, walk)? {
                 let generated = if ksops::is_ksops(&config) {
                     ksops::generate(self.files, k, &config, entry.span, &self.identities)?
                 } else {
@@ -615,7 +764,16 @@ impl<'f> Renderer<'f> {
                             .to_owned(),
                     });
                 };
-                for r in generated {
+                for mut r in generated {
+                    r.generated_by = Some((
+                        config.field_str("apiVersion").unwrap_or("").to_owned(),
+                        config.field_str("kind").unwrap_or("").to_owned(),
+                        config
+                            .path(&["metadata", "name"])
+                            .and_then(Node::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                    ));
                     absorb(acc, r).map_err(|m| RenderError::invalid(&k.file, entry.span, m))?;
                 }
             }

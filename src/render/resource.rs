@@ -226,6 +226,12 @@ pub struct Resource {
     /// Whether the object holds plaintext decrypted from a SOPS file (KSOPS): it must never be
     /// written anywhere unencrypted.
     pub sensitive: bool,
+    /// The generator that made it (`apiVersion`, `kind`, `name` of its configuration), for
+    /// `buildMetadata: [originAnnotations]`.
+    pub generated_by: Option<(String, String, String)>,
+    /// The transformers that ran over it, as (kustomization file, transformer kind), for
+    /// `buildMetadata: [transformerAnnotations]`.
+    pub transformations: Vec<(String, String)>,
 }
 
 impl Resource {
@@ -243,6 +249,8 @@ impl Resource {
             needs_hash: false,
             ref_var_names: Vec::new(),
             sensitive: false,
+            generated_by: None,
+            transformations: Vec::new(),
         }
     }
 
