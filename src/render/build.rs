@@ -196,6 +196,9 @@ fn relative_to(top: &str, path: &str) -> String {
     out.join("/")
 }
 
+/// A memoised build: the directory, and the top directory when provenance is tracked.
+type CacheKey = (String, Option<String>);
+
 /// State of one walk through the kustomization graph.
 struct Walk {
     /// The directories being built, outermost first (for cycle detection).
@@ -215,7 +218,7 @@ fn builtin_config() -> Arc<TransformerConfig> {
 pub struct Renderer<'f> {
     files: &'f dyn Files,
     identities: Vec<age::x25519::Identity>,
-    cache: Mutex<HashMap<(String, Option<String>), Arc<Result<Accumulated, RenderError>>>>,
+    cache: Mutex<HashMap<CacheKey, Arc<Result<Accumulated, RenderError>>>>,
 }
 
 /// Builds the kustomization in `dir` once, as `kustomize build dir` does.
@@ -322,10 +325,7 @@ impl<'f> Renderer<'f> {
         (*shared).clone()
     }
 
-    fn cached(
-        &self,
-        key: &(String, Option<String>),
-    ) -> Option<Arc<Result<Accumulated, RenderError>>> {
+    fn cached(&self, key: &CacheKey) -> Option<Arc<Result<Accumulated, RenderError>>> {
         self.cache.lock().ok()?.get(key).cloned()
     }
 
