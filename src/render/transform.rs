@@ -279,3 +279,129 @@ pub fn string_pairs(map: &[(Node, Node)]) -> Result<Vec<(String, String)>, Trans
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! Expected values checked against `kubectl kustomize` (kustomize v5.5.0).
+    use super::*;
+    use crate::render::resource::Origin;
+
+    fn resources(text: &str) -> Vec<Resource> {
+        crate::yaml::parse_documents(text)
+            .expect("valid yaml")
+            .into_iter()
+            .map(|d| Resource::new(d.root, Origin::default()))
+            .collect()
+    }
+
+    fn config() -> TransformerConfig {
+        TransformerConfig::builtin_merged().clone()
+    }
+
+    #[test]
+    fn namespace_sets_namespaced_objects_and_default_subjects_only() {
+        let mut rs = resources(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: old}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {name: old}\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n\
+             metadata: {name: b}\nsubjects:\n- {kind: ServiceAccount, name: default, namespace: x}\n\
+             - {kind: ServiceAccount, name: other, namespace: x}\n",
+        );
+        namespace(&mut rs, "shop", &config()).expect("namespace applies");
+        assert_eq!(rs[0].namespace(), "shop");
+        // `namespace:` renames Namespace objects (apiVersion v1) and does not namespace them.
+        assert_eq!(rs[1].name(), "shop");
+        assert_eq!(rs[1].namespace(), "");
+        let subjects = rs[2]
+            .node
+            .field("subjects")
+            .and_then(Node::as_seq)
+            .expect("subjects");
+        assert_eq!(subjects[0].field_str("namespace"), Some("shop"));
+        assert_eq!(subjects[1].field_str("namespace"), Some("x"));
+        // Every object remembers its id before the change.
+        assert!(rs.iter().all(|r| r.previous.len() == 1));
+    }
+
+    #[test]
+    fn namespace_conflicts_are_errors() {
+        let mut rs = resources(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: one}\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: two}\n",
+        );
+        let err = namespace(&mut rs, "shop", &config()).expect_err("two objects collide");
+        assert!(err.0.contains("ID conflict"), "{err}");
+    }
+
+    #[test]
+    fn prefix_skips_namespaces_and_crds_and_records_the_rename() {
+        let mut rs = resources(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n---\n\
+             apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n\
+             metadata: {name: things.example.com}\n",
+        );
+        rename(&mut rs, "p-", End::Prefix, &config().name_prefix).expect("prefix applies");
+        assert_eq!(rs[0].name(), "p-a");
+        assert_eq!(rs[0].prefixes, ["p-"]);
+        assert_eq!(rs[0].previous[0].name, "a");
+        assert_eq!(rs[1].name(), "n");
+        assert_eq!(rs[2].name(), "things.example.com");
+        rename(&mut rs, "-s", End::Suffix, &config().name_suffix).expect("suffix applies");
+        assert_eq!(rs[0].name(), "p-a-s");
+    }
+
+    #[test]
+    fn labels_reach_selectors_and_templates_of_workloads() {
+        let mut rs = resources(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n\
+             spec:\n  template:\n    spec:\n      containers: []\n",
+        );
+        let pairs = vec![("team".to_owned(), "blue".to_owned())];
+        set_pairs(&mut rs, &pairs, &config().common_labels).expect("labels apply");
+        for path in [
+            &["metadata", "labels", "team"][..],
+            &["spec", "selector", "matchLabels", "team"][..],
+            &["spec", "template", "metadata", "labels", "team"][..],
+        ] {
+            assert_eq!(
+                rs[0].node.path(path).and_then(Node::as_str),
+                Some("blue"),
+                "{path:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn replicas_must_match_an_object() {
+        let mut rs = resources(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}\n",
+        );
+        replicas(&mut rs, "d", 3, &config().replicas).expect("replicas apply");
+        assert_eq!(
+            rs[0]
+                .node
+                .path(&["spec", "replicas"])
+                .and_then(Node::as_str),
+            Some("3")
+        );
+        let err = replicas(&mut rs, "missing", 3, &config().replicas).expect_err("no match");
+        assert!(err.0.contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn string_pairs_take_source_text() {
+        let node = crate::yaml::parse_one("a: 1.0\nb: yes\nc:\n")
+            .expect("yaml")
+            .expect("doc");
+        let pairs = string_pairs(node.as_map().expect("map")).expect("scalars");
+        assert_eq!(
+            pairs,
+            [
+                ("a".to_owned(), "1.0".to_owned()),
+                ("b".to_owned(), "yes".to_owned()),
+                ("c".to_owned(), String::new())
+            ]
+        );
+    }
+}
