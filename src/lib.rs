@@ -10,6 +10,7 @@ pub mod cli;
 pub mod codeowners;
 pub mod commands;
 pub mod diagnostics;
+pub mod diff;
 pub mod discover;
 pub mod fs;
 pub mod load;

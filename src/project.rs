@@ -64,12 +64,37 @@ pub struct EnvironmentConfig {
     pub secrets: Option<SecretsOutput>,
 }
 
-/// How rendered Secrets are protected.
+/// How rendered Secrets are protected: exactly one of `sops` and `sealedSecrets`.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SecretsOutput {
+pub enum SecretsOutput {
     /// Write every Secret as a SOPS file encrypted for these recipients.
-    pub sops: SopsOutput,
+    Sops(SopsOutput),
+    /// Write every Secret as a Bitnami SealedSecret for the controller's certificate.
+    SealedSecrets(SealedSecretsOutput),
+}
+
+/// SealedSecrets output.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SealedSecretsOutput {
+    /// The sealed-secrets controller's certificate (PEM), repository-relative (as
+    /// `kubeseal --fetch-cert` saves it).
+    pub certificate: String,
+    /// `strict` (default: name and namespace fixed), `namespace-wide` or `cluster-wide`.
+    #[serde(default)]
+    pub scope: SealScope,
+}
+
+/// The scope of a SealedSecret (kubeseal's `--scope`).
+#[allow(missing_docs)] // See `ApiVersion`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SealScope {
+    #[default]
+    Strict,
+    NamespaceWide,
+    ClusterWide,
 }
 
 /// SOPS re-encryption of rendered Secrets.

@@ -683,9 +683,9 @@ fn build_renders_ksops_generators_natively() {
     assert_stderr_has(&o, "no age key");
 }
 
-/// The README's first command: the example repository compiles for both environments; the
-/// KSOPS-generated Secret is written re-encrypted (never in plaintext) and a second run keeps
-/// its ciphertext byte for byte.
+/// The README's first command: the example repository compiles for both environments with
+/// both output modes for secrets (vagrant: SOPS, prod: SealedSecrets); no plaintext is
+/// written, and a second run of unchanged input produces identical bytes.
 #[test]
 fn example_repository_compiles_for_both_environments() {
     let root = Path::new(MANIFEST_DIR);
@@ -698,50 +698,70 @@ fn example_repository_compiles_for_both_environments() {
     ];
     let o = kiln_env(root, &["compile", "--all", "--out", &out_str], None, &env);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    for env_name in ["vagrant", "prod"] {
-        for app in ["web", "postgres", "cert-issuer"] {
-            let manifest =
-                std::fs::read_to_string(out.path().join(env_name).join(app).join("manifest.yaml"))
-                    .expect("manifest written");
-            assert!(!manifest.contains("kind: Secret"), "{env_name}/{app}");
-            assert!(!manifest.contains("vagrant-only-password"));
+    let snapshot = || {
+        let mut files = std::collections::BTreeMap::new();
+        let mut stack = vec![out.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("readable") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.insert(path.clone(), std::fs::read(&path).expect("readable"));
+                }
+            }
         }
-        let secret = out
-            .path()
-            .join(env_name)
-            .join("postgres/secrets/postgres.postgres-credentials.yaml");
-        let text = std::fs::read_to_string(&secret).expect("secret written");
-        assert!(text.contains("ENC[AES256_GCM"), "{text}");
-        assert!(!text.contains("vagrant-only-password"), "{text}");
-        // Readable by the reader, with the example key.
-        let identities = {
-            let mut ids = kiln::secrets::sops::keys::Identities::default();
-            ids.add_text(&std::fs::read_to_string(&key).expect("key"), "test")
-                .expect("valid key");
-            ids.x25519
-        };
-        let decrypted = kiln::secrets::sops::decrypt(
-            kiln::secrets::sops::Format::Yaml,
-            text.as_bytes(),
-            &identities,
-        )
-        .expect("decrypts with the example key");
-        let plain = decrypted.document().expect("document");
-        assert!(String::from_utf8_lossy(&plain).contains("POSTGRES_PASSWORD"));
+        files
+    };
+    let first = snapshot();
+    for (path, bytes) in &first {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains("vagrant-only-password"),
+            "{}",
+            path.display()
+        );
+        if path.ends_with("manifest.yaml") {
+            assert!(
+                !text.contains("kind: Secret\n"),
+                "Secret in {}",
+                path.display()
+            );
+        } else {
+            assert!(text.contains("ENC[AES256_GCM"), "{}", path.display());
+        }
     }
-    let first = std::fs::read(
-        out.path()
-            .join("vagrant/postgres/secrets/postgres.postgres-credentials.yaml"),
+    // vagrant: a SOPS file the example key reads.
+    let sops_file = out
+        .path()
+        .join("vagrant/postgres/secrets/postgres.postgres-credentials.yaml");
+    let text = std::fs::read_to_string(&sops_file).expect("secret written");
+    let identities = {
+        let mut ids = kiln::secrets::sops::keys::Identities::default();
+        ids.add_text(&std::fs::read_to_string(&key).expect("key"), "test")
+            .expect("valid key");
+        ids.x25519
+    };
+    let decrypted = kiln::secrets::sops::decrypt(
+        kiln::secrets::sops::Format::Yaml,
+        text.as_bytes(),
+        &identities,
     )
-    .expect("written");
+    .expect("decrypts with the example key");
+    let plain = decrypted.document().expect("document");
+    assert!(String::from_utf8_lossy(&plain).contains("POSTGRES_PASSWORD"));
+    // prod: a SealedSecret in the manifest.
+    let prod = std::fs::read_to_string(out.path().join("prod/postgres/manifest.yaml"))
+        .expect("manifest written");
+    assert!(prod.contains("kind: SealedSecret"), "{prod}");
+    assert!(
+        prod.contains("encryptedData:\n    POSTGRES_DB: A"),
+        "{prod}"
+    );
+    // A second run changes nothing.
     let o = kiln_env(root, &["compile", "--all", "--out", &out_str], None, &env);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let second = std::fs::read(
-        out.path()
-            .join("vagrant/postgres/secrets/postgres.postgres-credentials.yaml"),
-    )
-    .expect("written");
-    assert_eq!(first, second, "unchanged secrets keep their ciphertext");
+    assert_eq!(first, snapshot(), "unchanged input gives identical bytes");
 }
 
 /// Without re-encryption configured, a Secret with values is never written: the compile

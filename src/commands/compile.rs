@@ -16,10 +16,11 @@ use crate::cli::CompileArgs;
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus, Severity};
 use crate::discover::{self, App};
 use crate::load::Loader;
-use crate::project::EnvironmentConfig;
+use crate::project::{SealScope, SecretsOutput};
 use crate::render::Renderer;
 use crate::render::images::ImageEntry;
-use crate::secrets::sops;
+use crate::secrets::output::{self, ProtectError, Protection};
+use crate::secrets::sealed::{Certificate, Scope};
 use crate::validate::images::BuiltImage;
 
 use super::{Output, emit, fail, load_project, open, source_of};
@@ -30,148 +31,72 @@ struct Rendered<'r> {
     files: Result<Vec<(String, Vec<u8>)>, Diagnostic>,
 }
 
-/// What re-encryption needs: the environment's settings, the keys that read previous output
-/// (to keep its ciphertext when nothing changed), and where that output is.
-struct Secrets<'a> {
-    env: Option<&'a EnvironmentConfig>,
-    identities: &'a [age::x25519::Identity],
-    previous: &'a Path,
+/// The protection of each environment's Secrets (`kiln.yaml` `environments.<env>.secrets`),
+/// with SealedSecrets certificates read and checked.
+fn protections(
+    fs: &crate::fs::RepoFs,
+    project: &crate::project::Project,
+    envs: &[&str],
+) -> Result<std::collections::BTreeMap<String, Protection>, Diagnostic> {
+    let mut out = std::collections::BTreeMap::new();
+    for env in envs {
+        let config = project
+            .environments
+            .get(*env)
+            .and_then(|e| e.secrets.as_ref());
+        let protection = match config {
+            None => Protection::None,
+            Some(SecretsOutput::Sops(sops)) => Protection::Sops {
+                recipients: sops.age.clone(),
+            },
+            Some(SecretsOutput::SealedSecrets(sealed)) => {
+                let bad = |message: String| {
+                    Diagnostic::new(Code::InvalidProject, message)
+                        .in_file(crate::project::PROJECT_FILE)
+                        .severity(Severity::Fatal)
+                };
+                let pem = fs.read(&sealed.certificate).map_err(|e| {
+                    bad(format!(
+                        "environments.{env}.secrets.sealedSecrets.certificate: cannot read {}: {e}",
+                        sealed.certificate
+                    ))
+                })?;
+                let certificate = Certificate::from_pem(&pem)
+                    .and_then(|c| c.check_valid_now().map(|()| c))
+                    .map_err(|e| bad(format!("{}: {e}", sealed.certificate)))?;
+                Protection::Sealed {
+                    certificate: Box::new(certificate),
+                    scope: match sealed.scope {
+                        SealScope::Strict => Scope::Strict,
+                        SealScope::NamespaceWide => Scope::NamespaceWide,
+                        SealScope::ClusterWide => Scope::ClusterWide,
+                    },
+                }
+            }
+        };
+        out.insert((*env).to_owned(), protection);
+    }
+    Ok(out)
 }
 
-/// The files of an app, relative to its output folder: `manifest.yaml` with every object but
-/// the Secrets that hold values, which are written one per file under `secrets/`, encrypted
-/// with SOPS for the environment's recipients (see `project::EnvironmentConfig`).
-///
-/// # Errors
-/// A Secret with values when the environment has no re-encryption configured, or an
-/// encryption failure. Messages name the Secret, never its values.
-fn app_files(
-    app: &App,
-    resources: &[crate::render::Resource],
-    secrets: &Secrets<'_>,
-) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
-    let has_values = |r: &crate::render::Resource| {
-        r.kind() == "Secret"
-            && r.api_version() == "v1"
-            && ["data", "stringData"].iter().any(|f| {
-                r.node
-                    .field(f)
-                    .and_then(crate::yaml::Node::as_map)
-                    .is_some_and(|m| !m.is_empty())
-            })
-    };
+/// The diagnostic of an app whose Secrets could not be written (it names the Secret, never
+/// a value, and shows no excerpt).
+fn protect_diagnostic(app: &App, e: &ProtectError) -> Diagnostic {
     let folder = app.deploy.clone().unwrap_or_else(|| app.dir.clone());
-    let describe = |r: &crate::render::Resource| {
-        let id = r.cur_id();
-        if id.namespace.is_empty() {
-            id.name
-        } else {
-            format!("{}/{}", id.namespace, id.name)
-        }
-    };
-    let recipients = secrets
-        .env
-        .and_then(|e| e.secrets.as_ref())
-        .map(|s| s.sops.age.clone());
-    let mut files = Vec::new();
-    let mut plain = Vec::new();
-    for r in resources {
-        if !has_values(r) {
-            plain.push(&r.node);
-            continue;
-        }
-        let Some(recipients) = &recipients else {
-            return Err(Diagnostic::new(
-                Code::PlaintextOutput,
-                format!(
-                    "{}/{}: the output would contain the Secret {} in plaintext",
-                    app.env,
-                    app.name,
-                    describe(r)
-                ),
-            )
-            .in_file(folder)
-            .hint(format!(
-                "kiln never writes plaintext: set environments.{}.secrets.sops.age in kiln.yaml \
-                 to re-encrypt rendered Secrets for the cluster",
-                app.env
-            ))
-            .sensitive());
-        };
-        let id = r.cur_id();
-        let name = if id.namespace.is_empty() {
-            format!("secrets/{}.yaml", id.name)
-        } else {
-            format!("secrets/{}.{}.yaml", id.namespace, id.name)
-        };
-        let document = zeroize::Zeroizing::new(crate::yaml::emit_node(&r.node));
-        let previous = secrets.previous.join(&app.name).join(&name);
-        let bytes = reuse_ciphertext(
-            &previous,
-            document.as_bytes(),
-            recipients,
-            secrets.identities,
-        )
-        .map_or_else(|| encrypt_secret(document.as_bytes(), recipients), Ok)
-        .map_err(|e| {
-            Diagnostic::new(
-                Code::PlaintextOutput,
-                format!(
-                    "{}/{}: cannot encrypt the Secret {}: {e}",
-                    app.env,
-                    app.name,
-                    describe(r)
-                ),
-            )
-            .in_file(folder.clone())
-            .sensitive()
-        })?;
-        files.push((name, bytes));
+    let d = Diagnostic::new(
+        Code::PlaintextOutput,
+        format!("{}/{}: {e}", app.env, app.name),
+    )
+    .in_file(folder)
+    .sensitive();
+    match e {
+        ProtectError::NotConfigured { .. } => d.hint(format!(
+            "kiln never writes plaintext: set environments.{}.secrets in kiln.yaml (sops with age \
+             recipients, or sealedSecrets with the controller's certificate)",
+            app.env
+        )),
+        ProtectError::Failed { .. } => d,
     }
-    files.insert(
-        0,
-        (
-            "manifest.yaml".to_owned(),
-            crate::yaml::emit_documents(&plain).into_bytes(),
-        ),
-    );
-    Ok(files)
-}
-
-/// Encrypts a rendered Secret for `recipients`, values only (`encrypted_regex:
-/// ^(data|stringData)$`, as KSOPS and Flux expect), stamped with the current time.
-fn encrypt_secret(document: &[u8], recipients: &[String]) -> Result<Vec<u8>, String> {
-    let mut options = sops::EncryptOptions::new(sops::Timestamp::now());
-    options.rule = Some(sops::EncryptionRule::EncryptedRegex(
-        "^(data|stringData)$".to_owned(),
-    ));
-    sops::encrypt(sops::Format::Yaml, document, recipients, &options).map_err(|e| e.to_string())
-}
-
-/// The previous output's bytes when it decrypts to exactly `document` for exactly
-/// `recipients`: re-encrypting unchanged Secrets would change every byte (new data key, new
-/// IVs), and the rendered output would never be stable.
-fn reuse_ciphertext(
-    previous: &Path,
-    document: &[u8],
-    recipients: &[String],
-    identities: &[age::x25519::Identity],
-) -> Option<Vec<u8>> {
-    let bytes = std::fs::read(previous).ok()?;
-    let decrypted = sops::decrypt(sops::Format::Yaml, &bytes, identities).ok()?;
-    let mut had: Vec<String> = decrypted.metadata().recipients();
-    let mut want: Vec<String> = recipients.iter().map(|r| r.trim().to_owned()).collect();
-    had.sort();
-    want.sort();
-    if had != want {
-        return None;
-    }
-    // Compare as kustomize prints objects: the SOPS file holds the same object in sops' own
-    // YAML layout.
-    let plain = decrypted.document().ok()?;
-    let node = crate::yaml::parse_one(std::str::from_utf8(&plain).ok()?).ok()??;
-    let again = zeroize::Zeroizing::new(crate::yaml::emit_node(&node));
-    (again.as_bytes() == document).then_some(bytes)
 }
 
 /// Runs `kiln compile`.
@@ -230,6 +155,10 @@ pub fn run(
         .collect();
 
     let out_dir = args.out.clone().unwrap_or_else(|| root.join("rendered"));
+    let protections = match protections(&fs, &project, &envs) {
+        Ok(p) => p,
+        Err(d) => return fail(d, output, false, out, err),
+    };
     let progress = progress_bar(apps.len(), output);
     // `images.setFromBuild`: the images each build folder declares, by base.
     let built: Vec<BuiltImage> = if project.images.set_from_build {
@@ -252,15 +181,19 @@ pub fn run(
         .map(|app| {
             let dir = app.deploy.as_deref().unwrap_or(&app.dir);
             let images = images_from_builds(&repo, dir, &built, &project.images.registries);
-            let secrets = Secrets {
-                env: project.environments.get(&app.env),
+            let previous = out_dir.join(&app.env).join(&app.name);
+            let ctx = output::Context {
                 identities: renderer.identities(),
-                previous: &out_dir.join(&app.env),
+                previous: &previous,
             };
+            let protection = protections.get(&app.env).unwrap_or(&Protection::None);
             let files = renderer
                 .render_with_images(dir, &images)
                 .map_err(|e| e.to_diagnostic())
-                .and_then(|resources| app_files(app, &resources, &secrets));
+                .and_then(|resources| {
+                    output::app_files(&resources, protection, &ctx)
+                        .map_err(|e| protect_diagnostic(app, &e))
+                });
             if let Some(bar) = &progress {
                 bar.inc(1);
             }

@@ -6,6 +6,10 @@
 //! - [`sops::encrypt`]: writing SOPS files for age recipients as sops 3.13 writes them (YAML
 //!   through a go-yaml v3 style emitter, JSON, dotenv, binary), used by `kiln compile` to
 //!   re-encrypt rendered Secrets;
+//! - [`output`]: the stage between rendering and writing: every rendered Secret with values
+//!   leaves re-encrypted (SOPS) or sealed (SealedSecrets), never in plaintext;
+//! - [`sealed`]: Bitnami SealedSecrets as `kubeseal --cert` writes them (RSA-OAEP session key
+//!   per value, AES-256-GCM, label by scope), used by `kiln compile`;
 //! - finding the user's age identities ([`sops::keys`]): `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE` and
 //!   sops' own key file, with the environment and home directory passed in explicitly.
 //!
@@ -17,9 +21,11 @@
 //! - reusing IVs of unchanged values inside a file (sops' stash; `kiln compile` keeps a whole
 //!   previous file instead when its plaintext and recipients are unchanged), and INI output;
 //! - `.sops.yaml` creation rules;
-//! - re-encryption for other recipients (`updatekeys`/`rotate`) and SealedSecrets;
+//! - re-encryption for other recipients (`updatekeys`/`rotate`);
 //! - PGP, cloud KMS, Vault and post-quantum (`age1pq1…`) keys, and Shamir key groups: files using
 //!   only those are reported, not decrypted;
 //! - reading files: callers pass bytes and add the path to errors.
 
+pub mod output;
+pub mod sealed;
 pub mod sops;
