@@ -86,6 +86,9 @@ pub enum Command {
     /// Install or remove the git pre-commit hook that runs `kiln check --staged`.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Encrypt, decrypt, rotate, inspect and edit SOPS secret files (age).
+    #[command(subcommand)]
+    Secrets(crate::commands::secrets::SecretsCommand),
 }
 
 /// `kiln hook`.

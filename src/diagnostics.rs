@@ -46,7 +46,7 @@ macro_rules! codes {
         ///
         /// A code never changes meaning once released; retired codes are not reused.
         /// `KLN00xx` input files, `KLN01xx` repository layout and images, `KLN013x`
-        /// plaintext secrets, `KLN02xx` CODEOWNERS, `KLN03xx` rendering.
+        /// plaintext secrets, `KLN014x` secret files (`kiln secrets`), `KLN02xx` CODEOWNERS, `KLN03xx` rendering.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Code {
             $($(#[doc = $doc])+ $name,)+
@@ -144,6 +144,18 @@ codes! {
     PlaintextTracked = "KLN0131", Error;
     /// A Secret manifest holds values in clear.
     PlaintextSecret = "KLN0132", Error;
+    /// A `.sops.yaml` cannot be read or parsed, or has no usable creation rule for a file.
+    SopsConfig = "KLN0140", Fatal;
+    /// No available age key decrypts a SOPS file.
+    SecretKeyMissing = "KLN0141", Fatal;
+    /// A SOPS file does not decrypt: not SOPS, malformed, tampered, or its MAC does not match.
+    SecretBroken = "KLN0142", Error;
+    /// A secret cannot be encrypted: invalid plaintext, recipients or an unsupported feature.
+    SecretUnencryptable = "KLN0143", Error;
+    /// A plaintext copy has changes that are not encrypted yet, so decrypting would lose them.
+    SecretPlaintextChanged = "KLN0144", Error;
+    /// The editor of `kiln secrets edit` could not run or exited with an error.
+    EditorFailed = "KLN0145", Fatal;
     /// The repository has no CODEOWNERS file.
     CodeownersMissing = "KLN0201", Error;
     /// The CODEOWNERS file is over GitHub's 3 MB limit.

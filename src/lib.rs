@@ -15,6 +15,7 @@ pub mod discover;
 pub mod fs;
 pub mod load;
 pub mod project;
+pub mod publish;
 pub mod render;
 pub mod secrets;
 pub mod validate;

@@ -14,6 +14,7 @@ pub mod compile;
 pub mod hook;
 pub mod images;
 pub mod owners;
+pub mod secrets;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -73,6 +74,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
         Command::Compile(args) => compile::run(&root, &args, output, out, err),
         Command::Owners(args) => owners::run(&root, &args, output, out, err),
         Command::Images(args) => images::run(&root, &args, output, out, err),
+        Command::Secrets(cmd) => secrets::run(&start, &root, &cmd, output, out, err),
         Command::Hook(cmd) => hook::run(&root, &cmd, output, out, err),
     }
 }

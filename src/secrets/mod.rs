@@ -6,6 +6,8 @@
 //! - [`sops::encrypt`]: writing SOPS files for age recipients as sops 3.13 writes them (YAML
 //!   through a go-yaml v3 style emitter, JSON, dotenv, binary), used by `kiln compile` to
 //!   re-encrypt rendered Secrets;
+//! - [`sops_config`]: finding the `.sops.yaml` for a file and picking its creation rule (age
+//!   recipients, encryption rule, `mac_only_encrypted`, YAML indent), used by `kiln secrets`;
 //! - [`output`]: the stage between rendering and writing: every rendered Secret with values
 //!   leaves re-encrypted (SOPS) or sealed (SealedSecrets), never in plaintext;
 //! - [`sealed`]: Bitnami SealedSecrets as `kubeseal --cert` writes them (RSA-OAEP session key
@@ -20,8 +22,8 @@
 //! It does not own, yet:
 //! - reusing IVs of unchanged values inside a file (sops' stash; `kiln compile` keeps a whole
 //!   previous file instead when its plaintext and recipients are unchanged), and INI output;
-//! - `.sops.yaml` creation rules;
-//! - re-encryption for other recipients (`updatekeys`/`rotate`);
+//! - `updatekeys` (new recipients, same data key); `kiln secrets rotate` always draws a new data
+//!   key;
 //! - PGP, cloud KMS, Vault and post-quantum (`age1pq1…`) keys, and Shamir key groups: files using
 //!   only those are reported, not decrypted;
 //! - reading files: callers pass bytes and add the path to errors.
@@ -29,3 +31,4 @@
 pub mod output;
 pub mod sealed;
 pub mod sops;
+pub mod sops_config;
