@@ -16,87 +16,14 @@ use crate::cli::CompileArgs;
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus, Severity};
 use crate::discover::{self, App};
 use crate::load::Loader;
-use crate::project::{SealScope, SecretsOutput};
-use crate::render::Renderer;
-use crate::render::images::ImageEntry;
-use crate::secrets::output::{self, ProtectError, Protection};
-use crate::secrets::sealed::{Certificate, Scope};
-use crate::validate::images::BuiltImage;
+use crate::secrets::output::{self, Protection};
 
-use super::{Output, emit, fail, load_project, open, source_of};
+use super::{Output, emit, fail, load_project, open, pipeline, source_of};
 
 /// One rendered app.
 struct Rendered<'r> {
     app: &'r App,
     files: Result<Vec<(String, Vec<u8>)>, Diagnostic>,
-}
-
-/// The protection of each environment's Secrets (`kiln.yaml` `environments.<env>.secrets`),
-/// with SealedSecrets certificates read and checked.
-fn protections(
-    fs: &crate::fs::RepoFs,
-    project: &crate::project::Project,
-    envs: &[&str],
-) -> Result<std::collections::BTreeMap<String, Protection>, Diagnostic> {
-    let mut out = std::collections::BTreeMap::new();
-    for env in envs {
-        let config = project
-            .environments
-            .get(*env)
-            .and_then(|e| e.secrets.as_ref());
-        let protection = match config {
-            None => Protection::None,
-            Some(SecretsOutput::Sops(sops)) => Protection::Sops {
-                recipients: sops.age.clone(),
-            },
-            Some(SecretsOutput::SealedSecrets(sealed)) => {
-                let bad = |message: String| {
-                    Diagnostic::new(Code::InvalidProject, message)
-                        .in_file(crate::project::PROJECT_FILE)
-                        .severity(Severity::Fatal)
-                };
-                let pem = fs.read(&sealed.certificate).map_err(|e| {
-                    bad(format!(
-                        "environments.{env}.secrets.sealedSecrets.certificate: cannot read {}: {e}",
-                        sealed.certificate
-                    ))
-                })?;
-                let certificate = Certificate::from_pem(&pem)
-                    .and_then(|c| c.check_valid_now().map(|()| c))
-                    .map_err(|e| bad(format!("{}: {e}", sealed.certificate)))?;
-                Protection::Sealed {
-                    certificate: Box::new(certificate),
-                    scope: match sealed.scope {
-                        SealScope::Strict => Scope::Strict,
-                        SealScope::NamespaceWide => Scope::NamespaceWide,
-                        SealScope::ClusterWide => Scope::ClusterWide,
-                    },
-                }
-            }
-        };
-        out.insert((*env).to_owned(), protection);
-    }
-    Ok(out)
-}
-
-/// The diagnostic of an app whose Secrets could not be written (it names the Secret, never
-/// a value, and shows no excerpt).
-fn protect_diagnostic(app: &App, e: &ProtectError) -> Diagnostic {
-    let folder = app.deploy.clone().unwrap_or_else(|| app.dir.clone());
-    let d = Diagnostic::new(
-        Code::PlaintextOutput,
-        format!("{}/{}: {e}", app.env, app.name),
-    )
-    .in_file(folder)
-    .sensitive();
-    match e {
-        ProtectError::NotConfigured { .. } => d.hint(format!(
-            "kiln never writes plaintext: set environments.{}.secrets in kiln.yaml (sops with age \
-             recipients, or sealedSecrets with the controller's certificate)",
-            app.env
-        )),
-        ProtectError::Failed { .. } => d,
-    }
 }
 
 /// Runs `kiln compile`.
@@ -127,27 +54,9 @@ pub fn run(
         }
     };
     let repo = discover::discover(&loader);
-    let known: Vec<&str> = repo.envs.iter().map(|e| e.name.as_str()).collect();
-    if args.envs.is_empty() && !args.all {
-        let d = Diagnostic::new(Code::Usage, "say which environments to compile")
-            .hint(format!("--env ENV (one of: {}) or --all", known.join(", ")))
-            .severity(Severity::Fatal);
-        return fail(d, output, false, out, err);
-    }
-    if let Some(unknown) = args.envs.iter().find(|e| !known.contains(&e.as_str())) {
-        let d = Diagnostic::new(Code::Usage, format!("there is no environment `{unknown}`"))
-            .hint(format!("environments: {}", known.join(", ")))
-            .severity(Severity::Fatal);
-        return fail(d, output, false, out, err);
-    }
-    let envs: Vec<&str> = if args.all {
-        known.clone()
-    } else {
-        known
-            .iter()
-            .copied()
-            .filter(|e| args.envs.iter().any(|a| a == e))
-            .collect()
+    let envs = match pipeline::select_envs(&repo, &args.envs, args.all) {
+        Ok(envs) => envs,
+        Err(d) => return fail(d, output, false, out, err),
     };
     let apps: Vec<&App> = repo
         .apps()
@@ -155,45 +64,35 @@ pub fn run(
         .collect();
 
     let out_dir = args.out.clone().unwrap_or_else(|| root.join("rendered"));
-    let protections = match protections(&fs, &project, &envs) {
+    let protections = match pipeline::protections(&fs, &project, &envs) {
         Ok(p) => p,
         Err(d) => return fail(d, output, false, out, err),
     };
-    let progress = progress_bar(apps.len(), output);
-    // `images.setFromBuild`: the images each build folder declares, by base.
-    let built: Vec<BuiltImage> = if project.images.set_from_build {
-        let (built, problems) = crate::validate::images::builds(&loader, &repo);
-        if !problems.is_empty() {
+    let rendering = match pipeline::Rendering::new(&fs, &loader, &project, &repo) {
+        Ok(r) => r,
+        Err(ds) => {
             let mut diags = Diagnostics::new();
-            diags.extend(problems);
+            diags.extend(ds);
             diags.finish();
             emit(&diags, &loader, output, false, out, err)?;
             return Ok(diags.exit_status().max(ExitStatus::Failure));
         }
-        built
-    } else {
-        Vec::new()
     };
-    let (identities, key_warning) = super::load_identities();
-    let renderer = Renderer::new(&fs).with_identities(identities);
+    let progress = progress_bar(apps.len(), output);
     let rendered: Vec<Rendered<'_>> = apps
         .par_iter()
         .map(|app| {
-            let dir = app.deploy.as_deref().unwrap_or(&app.dir);
-            let images = images_from_builds(&repo, dir, &built, &project.images.registries);
-            let previous = out_dir.join(&app.env).join(&app.name);
+            let folder = out_dir.join(&app.env).join(&app.name);
+            let previous = output::previous_on_disk(&folder);
             let ctx = output::Context {
-                identities: renderer.identities(),
+                identities: rendering.identities(),
                 previous: &previous,
             };
             let protection = protections.get(&app.env).unwrap_or(&Protection::None);
-            let files = renderer
-                .render_with_images(dir, &images)
-                .map_err(|e| e.to_diagnostic())
-                .and_then(|resources| {
-                    output::app_files(&resources, protection, &ctx)
-                        .map_err(|e| protect_diagnostic(app, &e))
-                });
+            let files = rendering.render_app(app).and_then(|resources| {
+                output::app_files(&resources, protection, &ctx)
+                    .map_err(|e| pipeline::protect_diagnostic(app, &e))
+            });
             if let Some(bar) = &progress {
                 bar.inc(1);
             }
@@ -208,7 +107,7 @@ pub fn run(
     let mut diags = Diagnostics::new();
     diags.extend(repo.diagnostics.iter().cloned());
     if rendered.iter().any(|r| r.files.is_err()) {
-        diags.extend(key_warning);
+        diags.extend(rendering.key_warning());
     }
     for r in &rendered {
         if let Err(d) = &r.files {
@@ -270,36 +169,6 @@ pub fn run(
     }
     std::thread::spawn(move || drop(repo));
     Ok(diags.exit_status())
-}
-
-/// The `images:` entries `kustomize edit set image` would add to the overlay in `dir` for the
-/// build folders of the bases it reaches: `<registry>/<imageName>` set to `imageTag`, for each
-/// of the project's registries.
-fn images_from_builds(
-    repo: &discover::Repo,
-    dir: &str,
-    built: &[BuiltImage],
-    registries: &[String],
-) -> Vec<ImageEntry> {
-    if built.is_empty() {
-        return Vec::new();
-    }
-    let mut entries: Vec<ImageEntry> = Vec::new();
-    for base in repo.bases_reached(dir) {
-        for image in built.iter().filter(|b| b.app == base.name) {
-            for registry in registries {
-                let name = format!("{registry}/{}", image.vars.image_name);
-                if entries.iter().any(|e| e.name == name) {
-                    continue;
-                }
-                // vars.yaml is schema-checked (name and tag patterns), so the entry compiles.
-                if let Ok(entry) = ImageEntry::new(&name, "", &image.vars.image_tag, "", "") {
-                    entries.push(entry);
-                }
-            }
-        }
-    }
-    entries
 }
 
 /// A progress bar on a terminal for runs long enough to want one; `None` otherwise.

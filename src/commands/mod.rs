@@ -14,6 +14,7 @@ pub mod compile;
 pub mod hook;
 pub mod images;
 pub mod owners;
+pub mod pipeline;
 pub mod secrets;
 
 use std::io::{IsTerminal, Write};

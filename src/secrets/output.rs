@@ -74,8 +74,15 @@ pub enum ProtectError {
 pub struct Context<'a> {
     /// Identities that read previous SOPS output and key the SealedSecret stamps.
     pub identities: &'a [age::x25519::Identity],
-    /// The app's previous output folder (`<out>/<env>/<app>`), if any.
-    pub previous: &'a Path,
+    /// The app's previous output: a file by its path relative to the app's output folder
+    /// (`manifest.yaml`, `secrets/...`), from disk for `kiln compile`, from the rendered
+    /// branch for `kiln publish`.
+    pub previous: &'a (dyn Fn(&str) -> Option<Vec<u8>> + Sync),
+}
+
+/// [`Context::previous`] for an output folder on disk.
+pub fn previous_on_disk(folder: &Path) -> impl Fn(&str) -> Option<Vec<u8>> + Sync + '_ {
+    move |path| std::fs::read(folder.join(path)).ok()
 }
 
 /// Whether a resource is a `v1` Secret holding values.
@@ -112,7 +119,8 @@ pub fn app_files(
 ) -> Result<Vec<(String, Vec<u8>)>, ProtectError> {
     let mut files = Vec::new();
     let mut manifest: Vec<Node> = Vec::with_capacity(resources.len());
-    let previous_manifest = std::fs::read_to_string(ctx.previous.join("manifest.yaml")).ok();
+    let previous_manifest =
+        (ctx.previous)("manifest.yaml").and_then(|bytes| String::from_utf8(bytes).ok());
     for r in resources {
         if !is_secret_with_values(r) {
             manifest.push(r.node.clone());
@@ -134,7 +142,7 @@ pub fn app_files(
                 };
                 let document = Zeroizing::new(emit_node(&r.node));
                 let bytes = match reuse_sops(
-                    &ctx.previous.join(&name),
+                    (ctx.previous)(&name),
                     document.as_bytes(),
                     recipients,
                     ctx.identities,
@@ -194,12 +202,12 @@ fn encrypt_sops(document: &[u8], recipients: &[String]) -> Result<Vec<u8>, Strin
 
 /// The previous SOPS file's bytes when it decrypts to the same object for the same recipients.
 fn reuse_sops(
-    previous: &Path,
+    previous: Option<Vec<u8>>,
     document: &[u8],
     recipients: &[String],
     identities: &[age::x25519::Identity],
 ) -> Option<Vec<u8>> {
-    let bytes = std::fs::read(previous).ok()?;
+    let bytes = previous?;
     let decrypted = sops::decrypt(sops::Format::Yaml, &bytes, identities).ok()?;
     let mut had: Vec<String> = decrypted.metadata().recipients();
     let mut want: Vec<String> = recipients.iter().map(|r| r.trim().to_owned()).collect();
