@@ -79,6 +79,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Render every app of environments into <out>/<env>/<app>/manifest.yaml.
     Compile(CompileArgs),
+    /// Render an environment from a commit and commit it to its rendered branch (git only).
+    Publish(PublishArgs),
     /// Print the CODEOWNERS owners of paths.
     Owners(OwnersArgs),
     /// List the container images an environment needs built.
@@ -154,6 +156,30 @@ pub struct CompileArgs {
     /// Output directory (default: `rendered/` in the project root).
     #[arg(long, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,
+}
+
+/// `kiln publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The environment to publish.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+
+    /// The source commit (any git revision).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+
+    /// The branch to write (default: `publish.branchPrefix` + ENV, `rendered/ENV`).
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// Render and prepare the commit, print what would happen, move no reference.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write to a branch kiln did not write.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `kiln owners`.

@@ -39,6 +39,60 @@ pub struct Project {
     /// Settings per environment (`apps/<env>/`), by environment name.
     #[serde(default)]
     pub environments: std::collections::BTreeMap<String, EnvironmentConfig>,
+    /// How `kiln publish` writes rendered branches.
+    #[serde(default)]
+    pub publish: PublishConfig,
+}
+
+/// `kiln publish` settings.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishConfig {
+    /// The source repository's URL, recorded in the rendered commits' provenance (Argo CD's
+    /// `repoURL`). Default: empty.
+    #[serde(default)]
+    pub repo_url: String,
+    /// The rendered branch of an environment is this prefix followed by its name. Default
+    /// `rendered/`.
+    #[serde(default = "default_branch_prefix")]
+    pub branch_prefix: String,
+    /// Author and committer of rendered commits (never the user's git configuration, so the
+    /// same source gives the same commit on any machine).
+    #[serde(default)]
+    pub identity: PublishIdentity,
+}
+
+impl Default for PublishConfig {
+    fn default() -> PublishConfig {
+        PublishConfig {
+            repo_url: String::new(),
+            branch_prefix: default_branch_prefix(),
+            identity: PublishIdentity::default(),
+        }
+    }
+}
+
+fn default_branch_prefix() -> String {
+    "rendered/".to_owned()
+}
+
+/// The identity of rendered commits.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishIdentity {
+    /// Name. Default `kiln`.
+    pub name: String,
+    /// Email. Default `kiln@localhost`.
+    pub email: String,
+}
+
+impl Default for PublishIdentity {
+    fn default() -> PublishIdentity {
+        PublishIdentity {
+            name: "kiln".to_owned(),
+            email: "kiln@localhost".to_owned(),
+        }
+    }
 }
 
 impl Default for Project {
@@ -49,6 +103,7 @@ impl Default for Project {
             images: ImagesConfig::default(),
             codeowners: CodeownersConfig::default(),
             environments: std::collections::BTreeMap::new(),
+            publish: PublishConfig::default(),
         }
     }
 }

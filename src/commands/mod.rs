@@ -15,6 +15,7 @@ pub mod hook;
 pub mod images;
 pub mod owners;
 pub mod pipeline;
+pub mod publish;
 pub mod secrets;
 
 use std::io::{IsTerminal, Write};
@@ -73,6 +74,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
         Command::Build(_) => unreachable!("handled above: build needs no project"),
         Command::Check(args) => check::run(&root, &args, output, out, err),
         Command::Compile(args) => compile::run(&root, &args, output, out, err),
+        Command::Publish(args) => publish::run(&root, &args, output, out, err),
         Command::Owners(args) => owners::run(&root, &args, output, out, err),
         Command::Images(args) => images::run(&root, &args, output, out, err),
         Command::Secrets(cmd) => secrets::run(&start, &root, &cmd, output, out, err),

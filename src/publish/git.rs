@@ -628,7 +628,7 @@ fn commit_message(source: &SourceInfo) -> String {
     format!(
         "{short}: {subject}\n\
          \n\
-         Rendered by kiln from {repo} at {commit}.\n\
+         Rendered by kiln from {origin}commit {commit}.\n\
          \n\
          Argocd-reference-commit-repourl: {repo}\n\
          Argocd-reference-commit-sha: {commit}\n\
@@ -637,6 +637,11 @@ fn commit_message(source: &SourceInfo) -> String {
          Argocd-reference-commit-subject: {subject}\n\
          {KILN_TRAILER}: {FORMAT_VERSION}\n",
         repo = one_line(&source.repo_url),
+        origin = if source.repo_url.trim().is_empty() {
+            String::new()
+        } else {
+            format!("{} ", one_line(&source.repo_url))
+        },
         commit = one_line(&source.commit),
         author = one_line(&source.author),
         date = rfc3339(source.author_time),
