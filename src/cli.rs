@@ -57,6 +57,8 @@ pub enum Format {
     Human,
     /// For machines: one JSON document on stdout (see the README for its structure).
     Json,
+    /// A pull-request comment (`kiln diff`; other commands print as for `human`).
+    Markdown,
 }
 
 /// When to use colour.
@@ -81,6 +83,8 @@ pub enum Command {
     Compile(CompileArgs),
     /// Render an environment from a commit and commit it to its rendered branch (git only).
     Publish(PublishArgs),
+    /// Render two revisions and compare them per environment, app and resource.
+    Diff(DiffArgs),
     /// Print the CODEOWNERS owners of paths.
     Owners(OwnersArgs),
     /// List the container images an environment needs built.
@@ -180,6 +184,26 @@ pub struct PublishArgs {
     /// Write to a branch kiln did not write.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `kiln diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old side (default: the merge base of HEAD with `main`, else `master`).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// The new side (default: the work tree).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+
+    /// Compare only these environments (repeatable; default all).
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+
+    /// Exit with 1 when there are differences.
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 /// `kiln owners`.

@@ -142,7 +142,7 @@ pub fn run(
             s.push('\n');
             s
         }
-        Format::Human => table(&rows),
+        Format::Human | Format::Markdown => table(&rows),
     };
     out.write_all(text.as_bytes())?;
     diags.finish();

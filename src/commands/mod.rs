@@ -11,6 +11,7 @@
 pub mod build;
 pub mod check;
 pub mod compile;
+pub mod diff;
 pub mod hook;
 pub mod images;
 pub mod owners;
@@ -75,6 +76,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
         Command::Check(args) => check::run(&root, &args, output, out, err),
         Command::Compile(args) => compile::run(&root, &args, output, out, err),
         Command::Publish(args) => publish::run(&root, &args, output, out, err),
+        Command::Diff(args) => diff::run(&root, &args, output, out, err),
         Command::Owners(args) => owners::run(&root, &args, output, out, err),
         Command::Images(args) => images::run(&root, &args, output, out, err),
         Command::Secrets(cmd) => secrets::run(&start, &root, &cmd, output, out, err),

@@ -76,7 +76,7 @@ pub fn run(
             buf = serde_json::to_string_pretty(&rows).unwrap_or_default();
             buf.push('\n');
         }
-        Format::Human => {
+        Format::Human | Format::Markdown => {
             for r in &rows {
                 let line = r.line.map(|l| l.to_string()).unwrap_or_default();
                 buf.push_str(&format!("{}\t{}\t{}\n", r.path, line, r.owners.join(" ")));
