@@ -191,7 +191,8 @@ fn render_side(
             return Objects::new();
         }
     };
-    let results: Vec<((&str, &str), Result<Vec<crate::yaml::Node>, Diagnostic>)> = apps
+    type AppResult<'k> = ((&'k str, &'k str), Result<Vec<crate::yaml::Node>, Diagnostic>);
+    let results: Vec<AppResult<'_>> = apps
         .par_iter()
         .filter(|(key, _)| !unchanged.contains(*key))
         .map(|(key, app)| {
