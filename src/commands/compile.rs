@@ -78,12 +78,26 @@ pub fn run(
             return Ok(diags.exit_status().max(ExitStatus::Failure));
         }
     };
+    // Each environment's rendered branch, whose ciphertext is reused when nothing changed.
+    let published: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<u8>>> =
+        envs.iter()
+            .filter_map(|env| {
+                let branch = format!("{}{env}", project.publish.branch_prefix);
+                let files = crate::publish::read_branch(root, &branch).ok()??;
+                Some(((*env).to_owned(), files))
+            })
+            .collect();
     let progress = progress_bar(apps.len(), output);
     let rendered: Vec<Rendered<'_>> = apps
         .par_iter()
         .map(|app| {
             let folder = out_dir.join(&app.env).join(&app.name);
-            let previous = output::previous_on_disk(&folder);
+            let on_disk = output::previous_on_disk(&folder);
+            let branch = published.get(&app.env);
+            // The previous output: the output folder, else the published branch.
+            let previous = |path: &str| {
+                on_disk(path).or_else(|| branch?.get(&format!("{}/{path}", app.name)).cloned())
+            };
             let ctx = output::Context {
                 identities: rendering.identities(),
                 previous: &previous,
@@ -140,6 +154,9 @@ pub fn run(
             }
         }
         if diags.exit_status() == ExitStatus::Success && !output.quiet {
+            for env in &envs {
+                show_branch_diff(root, &project, env, &rendered, output, out)?;
+            }
             writeln!(
                 err,
                 "kiln compile: {} apps of {} rendered into {}",
@@ -169,6 +186,53 @@ pub fn run(
     }
     std::thread::spawn(move || drop(repo));
     Ok(diags.exit_status())
+}
+
+/// Prints how the environment's output differs from its rendered branch (`rendered/<env>`),
+/// when the repository has one: what `kiln publish` would change.
+fn show_branch_diff(
+    root: &Path,
+    project: &crate::project::Project,
+    env: &str,
+    rendered: &[Rendered<'_>],
+    output: Output,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let branch = format!("{}{env}", project.publish.branch_prefix);
+    let Ok(Some(published)) = crate::publish::read_branch(root, &branch) else {
+        return Ok(());
+    };
+    let mut base = crate::diff::Texts::new();
+    for (path, bytes) in published {
+        let Some((app, file)) = path.split_once('/') else {
+            continue;
+        };
+        if let Ok(text) = String::from_utf8(bytes) {
+            base.entry(env.to_owned())
+                .or_default()
+                .entry(app.to_owned())
+                .or_default()
+                .insert(file.to_owned(), text);
+        }
+    }
+    let mut head = crate::diff::Texts::new();
+    for r in rendered.iter().filter(|r| r.app.env == env) {
+        let Ok(files) = &r.files else { continue };
+        let app = head
+            .entry(env.to_owned())
+            .or_default()
+            .entry(r.app.name.clone())
+            .or_default();
+        for (path, bytes) in files {
+            app.insert(path.clone(), String::from_utf8_lossy(bytes).into_owned());
+        }
+    }
+    if let Ok(diff) = crate::diff::diff_texts(&base, &head) {
+        writeln!(out, "against {branch}:")?;
+        let color = output.color && std::io::stdout().is_terminal();
+        out.write_all(crate::diff::render_human(&diff, color).as_bytes())?;
+    }
+    Ok(())
 }
 
 /// A progress bar on a terminal for runs long enough to want one; `None` otherwise.

@@ -191,7 +191,10 @@ fn render_side(
             return Objects::new();
         }
     };
-    type AppResult<'k> = ((&'k str, &'k str), Result<Vec<crate::yaml::Node>, Diagnostic>);
+    type AppResult<'k> = (
+        (&'k str, &'k str),
+        Result<Vec<crate::yaml::Node>, Diagnostic>,
+    );
     let results: Vec<AppResult<'_>> = apps
         .par_iter()
         .filter(|(key, _)| !unchanged.contains(*key))
