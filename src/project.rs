@@ -50,7 +50,7 @@ pub struct Project {
 pub struct PublishConfig {
     /// The source repository's URL, recorded in the rendered commits' provenance (Argo CD's
     /// `repoURL`). Default: empty.
-    #[serde(default)]
+    #[serde(default, rename = "repoURL")]
     pub repo_url: String,
     /// The rendered branch of an environment is this prefix followed by its name. Default
     /// `rendered/`.
@@ -117,6 +117,13 @@ pub struct EnvironmentConfig {
     /// plaintext.
     #[serde(default)]
     pub secrets: Option<SecretsOutput>,
+    /// Argo CD `Application` manifests `kiln publish` writes into this environment's rendered
+    /// branch: an app of apps and one Application per app. Without it, none are written.
+    // `with`: the schema is the object itself rather than `anyOf: [object, null]`, whose
+    // validation message ("not valid under any of the schemas") would hide the real problem.
+    #[serde(default)]
+    #[schemars(with = "crate::publish::argocd::ArgoCdConfig")]
+    pub argocd: Option<crate::publish::argocd::ArgoCdConfig>,
 }
 
 /// How rendered Secrets are protected: exactly one of `sops` and `sealedSecrets`.

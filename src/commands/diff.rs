@@ -44,21 +44,6 @@ impl<'fs> Side<'fs> {
             repo,
         })
     }
-
-    /// A fingerprint of an app's inputs: its dependency files' paths and bytes.
-    fn fingerprint(&self, app: &App) -> Option<[u8; 32]> {
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        for path in &app.deps {
-            hasher.update(path.as_bytes());
-            hasher.update([0]);
-            if self.fs.is_file(path) {
-                hasher.update(self.fs.read(path).ok()?);
-            }
-            hasher.update([0xff]);
-        }
-        Some(hasher.finalize().into())
-    }
 }
 
 /// Runs `kiln diff`.
@@ -115,8 +100,8 @@ pub fn run(
         return fail(d, output, false, out, err);
     }
     let wanted = |env: &str| args.envs.is_empty() || args.envs.iter().any(|e| e == env);
-    let same_config = base.fs.read(crate::project::PROJECT_FILE).ok()
-        == head.fs.read(crate::project::PROJECT_FILE).ok();
+    let same_config = pipeline::project_fingerprint(base.fs, &base.project)
+        == pipeline::project_fingerprint(head.fs, &head.project);
 
     // Apps whose inputs are identical on both sides need no rendering.
     let base_apps: BTreeMap<(&str, &str), &App> = base
@@ -137,8 +122,8 @@ pub fn run(
             .filter(|(key, app)| {
                 head_apps.get(*key).is_some_and(|other| {
                     app.deps == other.deps
-                        && base.fingerprint(app).is_some()
-                        && base.fingerprint(app) == head.fingerprint(other)
+                        && pipeline::fingerprint(base.fs, app)
+                            == pipeline::fingerprint(head.fs, other)
                 })
             })
             .map(|(key, _)| *key)

@@ -212,3 +212,43 @@ pub fn protect_diagnostic(app: &App, e: &ProtectError) -> Diagnostic {
         ProtectError::Failed { .. } => d,
     }
 }
+
+/// A fingerprint of an app's inputs: its dependency files' paths and git blob ids (free for
+/// git sources, hashed for the work tree). Equal fingerprints, under an equal `kiln.yaml`,
+/// mean equal renders.
+#[must_use]
+pub fn fingerprint(fs: &RepoFs, app: &App) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for path in &app.deps {
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        if let Some(id) = fs.blob_id(path) {
+            hasher.update(id.as_bytes());
+        }
+        hasher.update([0xff]);
+    }
+    hasher.finalize().into()
+}
+
+/// A fingerprint of what every render of the project depends on besides an app's own inputs:
+/// `kiln.yaml` and the files it names (SealedSecrets certificates).
+#[must_use]
+pub fn project_fingerprint(fs: &RepoFs, project: &Project) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut files = vec![crate::project::PROJECT_FILE.to_owned()];
+    for env in project.environments.values() {
+        if let Some(SecretsOutput::SealedSecrets(sealed)) = &env.secrets {
+            files.push(sealed.certificate.clone());
+        }
+    }
+    for path in files {
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        if let Some(id) = fs.blob_id(&path) {
+            hasher.update(id.as_bytes());
+        }
+    }
+    hasher.finalize().into()
+}

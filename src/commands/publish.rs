@@ -8,7 +8,7 @@
 //! tip). Secrets are protected exactly as `kiln compile` protects them, reusing the branch's
 //! previous ciphertext when nothing changed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -17,8 +17,9 @@ use rayon::prelude::*;
 use crate::cli::PublishArgs;
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus, Severity};
 use crate::discover::{self, App};
-use crate::fs::Source;
+use crate::fs::{RepoFs, Source};
 use crate::load::Loader;
+use crate::project::Project;
 use crate::publish::{self, Identity, PublishError, PublishOutcome, RenderedApp};
 use crate::secrets::output::{self, Protection};
 
@@ -92,9 +93,13 @@ pub fn run(
         .filter(|a| a.env == args.env && a.deploy.is_some())
         .collect();
     let protection = protections.get(&args.env).unwrap_or(&Protection::None);
+    let reusable = reusable_apps(&fs, &project, &apps, &previous);
     let rendered: Vec<Result<RenderedApp, Diagnostic>> = apps
         .par_iter()
         .map(|app| {
+            if reusable.contains(app.name.as_str()) {
+                return Ok(from_branch(&app.name, &previous));
+            }
             let prefix = format!("{}/", app.name);
             let previous = |path: &str| previous.get(&format!("{prefix}{path}")).cloned();
             let ctx = output::Context {
@@ -148,6 +153,29 @@ pub fn run(
                 );
             }
         };
+    let mut files = files;
+    if let Some(argocd) = project
+        .environments
+        .get(&args.env)
+        .and_then(|e| e.argocd.as_ref())
+    {
+        let apps: Vec<(String, Option<String>)> = apps_out
+            .iter()
+            .map(|a| (a.name.clone(), manifest_namespace(&a.manifest)))
+            .collect();
+        match publish::argocd::applications(&args.env, &branch, &apps, argocd) {
+            Ok(written) => files.extend(written),
+            Err(e) => {
+                let d = Diagnostic::new(
+                    Code::InvalidProject,
+                    format!("environments.{}.{e}", args.env),
+                )
+                .in_file(crate::project::PROJECT_FILE)
+                .severity(Severity::Fatal);
+                return fail(d, output, false, out, err);
+            }
+        }
+    }
     let identity = Identity {
         name: project.publish.identity.name.clone(),
         email: project.publish.identity.email.clone(),
@@ -189,6 +217,88 @@ pub fn run(
         }
         Err(e) => fail(publish_diagnostic(&e, &branch), output, false, out, err),
     }
+}
+
+/// The apps whose output on the branch is still right: the branch's source commit (its
+/// `hydrator.metadata` `drySha`) had the same project configuration and the same bytes in the
+/// app's whole dependency set, so rendering again would give the same files.
+fn reusable_apps<'a>(
+    fs: &RepoFs,
+    project: &Project,
+    apps: &[&'a App],
+    previous: &BTreeMap<String, Vec<u8>>,
+) -> BTreeSet<&'a str> {
+    let Some(dry_sha) = previous
+        .get("hydrator.metadata")
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+        .and_then(|v| v.get("drySha")?.as_str().map(str::to_owned))
+    else {
+        return BTreeSet::new();
+    };
+    let Ok(old_fs) = RepoFs::open(fs.root(), Source::Rev(dry_sha)) else {
+        return BTreeSet::new();
+    };
+    let old_loader = Loader::new(&old_fs);
+    let Ok(old_project) = load_project(&old_loader) else {
+        return BTreeSet::new();
+    };
+    if pipeline::project_fingerprint(&old_fs, &old_project)
+        != pipeline::project_fingerprint(fs, project)
+    {
+        return BTreeSet::new();
+    }
+    let old_repo = discover::discover(&old_loader);
+    let old_apps: BTreeMap<(&str, &str), &App> = old_repo
+        .apps()
+        .map(|a| ((a.env.as_str(), a.name.as_str()), a))
+        .collect();
+    apps.par_iter()
+        .filter(|app| previous.contains_key(&format!("{}/manifest.yaml", app.name)))
+        .filter(|app| {
+            old_apps
+                .get(&(app.env.as_str(), app.name.as_str()))
+                .is_some_and(|old| {
+                    old.deps == app.deps
+                        && pipeline::fingerprint(&old_fs, old) == pipeline::fingerprint(fs, app)
+                })
+        })
+        .map(|app| app.name.as_str())
+        .collect()
+}
+
+/// An app's files as the branch has them (its generated README and metadata excepted: the
+/// layout writes those).
+fn from_branch(app: &str, previous: &BTreeMap<String, Vec<u8>>) -> RenderedApp {
+    let prefix = format!("{app}/");
+    let mut manifest = Vec::new();
+    let mut extra_files = Vec::new();
+    for (path, bytes) in previous.range(prefix.clone()..) {
+        let Some(rest) = path.strip_prefix(&prefix) else {
+            break;
+        };
+        match rest {
+            "manifest.yaml" => manifest.clone_from(bytes),
+            "README.md" | "hydrator.metadata" => {}
+            other => extra_files.push((other.to_owned(), bytes.clone())),
+        }
+    }
+    RenderedApp {
+        name: app.to_owned(),
+        manifest,
+        extra_files,
+    }
+}
+
+/// The one namespace all namespaced objects of a manifest share, if there is one (the
+/// destination namespace of the app's Argo CD Application).
+fn manifest_namespace(manifest: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(manifest).ok()?;
+    let docs = crate::yaml::parse_documents(text).ok()?;
+    publish::argocd::shared_namespace(docs.iter().map(|d| {
+        d.root
+            .path(&["metadata", "namespace"])
+            .and_then(crate::yaml::Node::as_str)
+    }))
 }
 
 /// A publish failure: kiln could not do its job (exit 2), with what to do about it.

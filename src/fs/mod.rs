@@ -596,6 +596,27 @@ impl RepoFs {
     }
 }
 
+impl RepoFs {
+    /// The git blob id of a file's content: from the index or tree for git sources (no read),
+    /// hashed from the file for the work tree. `None` when the path is not a readable file.
+    /// Equal ids mean equal bytes, whatever the sources.
+    #[must_use]
+    pub fn blob_id(&self, path: &str) -> Option<gix::ObjectId> {
+        let resolved = self.resolve(path).ok()?;
+        let index = self
+            .files
+            .binary_search_by(|e| e.path.as_str().cmp(&resolved))
+            .ok()?;
+        match &self.source {
+            Source::Index | Source::Rev(_) => self.blobs.get(index).copied(),
+            Source::WorkTree => {
+                let bytes = self.read(path).ok()?;
+                gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes).ok()
+            }
+        }
+    }
+}
+
 /// Reads a whole file without asking its size first.
 ///
 /// `std::fs::read` stats the file to size its buffer: one extra system call per file, which

@@ -37,6 +37,7 @@ pub mod layout;
 
 use std::path::PathBuf;
 
+pub mod argocd;
 pub use git::{PreparedPublish, prepare, publish, read_branch, source_from_revision};
 pub use layout::{LayoutError, RenderedApp, hydrated_tree};
 
