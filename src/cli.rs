@@ -140,6 +140,12 @@ pub struct BuildArgs {
     /// The kustomization directory (relative to the current directory, or to -C).
     #[arg(value_name = "DIR", default_value = ".")]
     pub path: std::path::PathBuf,
+
+    /// Print objects decrypted from SOPS files (KSOPS generators, encrypted generator inputs)
+    /// in plaintext, as `kustomize build` with the KSOPS plugin would. Without it kiln
+    /// refuses to print them.
+    #[arg(long)]
+    pub decrypt: bool,
 }
 
 /// `kiln compile`.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::Output;
 use crate::cli::BuildArgs;
-use crate::diagnostics::{Diagnostics, ExitStatus};
+use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus};
 use crate::render::{DiskFiles, Renderer};
 
 /// Runs `kiln build`; `start` is the directory relative paths are taken from.
@@ -34,6 +34,27 @@ pub fn run(
         .render(&dir);
     match result {
         Ok(resources) => {
+            if !args.decrypt
+                && let Some(r) = resources.iter().find(|r| r.sensitive)
+            {
+                let id = r.cur_id();
+                let mut diags = Diagnostics::new();
+                diags.push(
+                    Diagnostic::new(
+                        Code::PlaintextOutput,
+                        format!(
+                            "the output would contain the {} {} decrypted from SOPS in plaintext",
+                            id.gvk.kind, id.name
+                        ),
+                    )
+                    .in_file(r.origin.file.clone())
+                    .hint("pass --decrypt to print it anyway (as kustomize with KSOPS would), or use kiln compile, which re-encrypts it")
+                    .sensitive(),
+                );
+                let none = |_: &str| None;
+                super::emit(&diags, &none, output, false, out, err)?;
+                return Ok(diags.exit_status());
+            }
             let nodes: Vec<_> = resources.iter().map(|r| &r.node).collect();
             out.write_all(crate::yaml::emit_documents(&nodes).as_bytes())?;
             Ok(ExitStatus::Success)
