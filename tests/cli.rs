@@ -658,7 +658,7 @@ fn build_renders_ksops_generators_natively() {
     let key = root.join("testdata/keys/example.agekey");
     let o = kiln_env(
         root,
-        &["build", "apps/vagrant/postgres/deploy"],
+        &["build", "--decrypt", "apps/vagrant/postgres/deploy"],
         None,
         &[
             ("SOPS_AGE_KEY_FILE", &key),
