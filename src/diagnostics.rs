@@ -144,6 +144,10 @@ codes! {
     PlaintextTracked = "KLN0131", Error;
     /// A Secret manifest holds values in clear.
     PlaintextSecret = "KLN0132", Error;
+    /// A SOPS file holds values in clear that its rule says must be encrypted.
+    PlaintextInSops = "KLN0133", Error;
+    /// A file of the repository holds an age private key.
+    PrivateKeyTracked = "KLN0134", Error;
     /// A `.sops.yaml` cannot be read or parsed, or has no usable creation rule for a file.
     SopsConfig = "KLN0140", Fatal;
     /// No available age key decrypts a SOPS file.

@@ -42,6 +42,19 @@ pub struct Project {
     /// How `kiln publish` writes rendered branches.
     #[serde(default)]
     pub publish: PublishConfig,
+    /// Project-wide secret rules.
+    #[serde(default)]
+    pub secrets: ProjectSecrets,
+}
+
+/// Project-wide secret rules.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProjectSecrets {
+    /// Tracked files allowed to hold an age private key (`AGE-SECRET-KEY-1...`), such as a
+    /// published test key. Any other file that holds one is an error.
+    #[serde(default)]
+    pub allowed_key_files: Vec<String>,
 }
 
 /// `kiln publish` settings.
@@ -104,6 +117,7 @@ impl Default for Project {
             codeowners: CodeownersConfig::default(),
             environments: std::collections::BTreeMap::new(),
             publish: PublishConfig::default(),
+            secrets: ProjectSecrets::default(),
         }
     }
 }

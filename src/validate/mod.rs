@@ -45,7 +45,7 @@ pub fn validate(
         || {
             rayon::join(
                 || owners::check(loader, project, repo),
-                || plaintext::check(loader, repo),
+                || plaintext::check(loader, project, repo),
             )
         },
     );

@@ -15,12 +15,15 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::discover::{APPS_DIR, PLAINTEXT_DIR, Repo, join};
 use crate::fs::Source;
 use crate::load::Loader;
+use crate::project::Project;
 use crate::yaml::Node;
 
 /// Runs the plaintext rules.
-pub fn check(loader: &Loader<'_>, repo: &Repo) -> Vec<Diagnostic> {
+pub fn check(loader: &Loader<'_>, project: &Project, repo: &Repo) -> Vec<Diagnostic> {
     let fs = loader.fs();
     let mut out = plaintext_secrets(loader);
+    out.extend(half_encrypted(loader));
+    out.extend(private_keys(fs, &project.secrets.allowed_key_files));
     let mut not_ignored = BTreeSet::new();
 
     for entry in fs.files() {
@@ -100,6 +103,83 @@ fn plaintext_secrets(loader: &Loader<'_>) -> Vec<Diagnostic> {
                 }
             }
             found
+        })
+        .collect()
+}
+
+/// Files that hold an age private key (`AGE-SECRET-KEY-1…`), other than those `kiln.yaml`
+/// allows. Every file of the view is looked at (up to 1 MiB; a key is 74 bytes), because a key
+/// can be pasted anywhere; git-ignored files are not part of the view.
+fn private_keys(fs: &crate::fs::RepoFs, allowed: &[String]) -> Vec<Diagnostic> {
+    const MARKER: &[u8] = b"AGE-SECRET-KEY-1";
+    let files: Vec<&str> = fs
+        .files()
+        .iter()
+        .filter(|e| !allowed.iter().any(|a| a == &e.path))
+        .filter(|e| plaintext_dir(&e.path).is_none())
+        .map(|e| e.path.as_str())
+        .collect();
+    files
+        .par_iter()
+        .filter_map(|&path| {
+            let bytes = fs.read(path).ok()?;
+            if bytes.len() > 1 << 20 {
+                return None;
+            }
+            // A whole key: the marker and 58 bech32 characters (upper case), so text that only
+            // mentions the format (`AGE-SECRET-KEY-1...`) is not taken for a key.
+            let is_bech32 = |c: &u8| b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".contains(c);
+            let at = bytes.windows(MARKER.len() + 58).position(|w| {
+                w.starts_with(MARKER) && w[MARKER.len()..].iter().all(is_bech32)
+            })?;
+            let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+            Some(
+                Diagnostic::new(
+                    Code::PrivateKeyTracked,
+                    format!("{path} holds an age private key (line {line})"),
+                )
+                .in_file(path)
+                .sensitive()
+                .hint("remove the key from the repository (and rotate it); a published test key can be allowed with secrets.allowedKeyFiles in kiln.yaml"),
+            )
+        })
+        .collect()
+}
+
+/// SOPS files under `apps/` with values in clear that their own rule says must be encrypted
+/// (edited by hand after encryption). Needs no key; the MAC is verified where keys exist
+/// (`kiln secrets status`, rendering).
+fn half_encrypted(loader: &Loader<'_>) -> Vec<Diagnostic> {
+    use crate::secrets::sops::{Format, unencrypted_values};
+    let files: Vec<&str> = crate::discover::files_under(loader.fs(), &format!("{APPS_DIR}/"))
+        .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml") || p.ends_with(".json"))
+        .filter(|p| plaintext_dir(p).is_none())
+        .collect();
+    files
+        .par_iter()
+        .filter_map(|&path| {
+            let text = loader.text(path).ok()?;
+            if !(text.contains("sops") && text.contains("mac")) {
+                return None;
+            }
+            let format = Format::from_path(std::path::Path::new(path));
+            let clear = unencrypted_values(format, text.as_bytes()).ok()?;
+            let first = clear.first()?;
+            Some(
+                Diagnostic::new(
+                    Code::PlaintextInSops,
+                    format!(
+                        "{path} is a SOPS file, but {} value{} that must be encrypted {} in clear ({first}{})",
+                        clear.len(),
+                        if clear.len() == 1 { "" } else { "s" },
+                        if clear.len() == 1 { "is" } else { "are" },
+                        if clear.len() > 1 { ", ..." } else { "" }
+                    ),
+                )
+                .in_file(path)
+                .sensitive()
+                .hint("re-encrypt it from the plaintext copy: kiln secrets encrypt APP"),
+            )
         })
         .collect()
 }

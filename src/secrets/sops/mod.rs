@@ -228,6 +228,57 @@ impl Decrypted {
     }
 }
 
+/// The key paths (`stringData.password`) of values that the file's own encryption rule says
+/// must be encrypted but are written in clear: a SOPS file edited by hand after encryption.
+/// Needs no key. Empty values are skipped (sops does not encrypt them).
+///
+/// # Errors
+/// The file does not parse as SOPS, or its rule is unusable.
+pub fn unencrypted_values(format: Format, bytes: &[u8]) -> Result<Vec<String>, SopsError> {
+    let parsed = formats::parse(format, bytes)?;
+    let metadata = formats::metadata(&parsed.metadata)?;
+    let matcher = Matcher::new(metadata.rule.as_ref())?;
+    let mut found = Vec::new();
+    for branch in &parsed.tree.branches {
+        let mut path = Vec::new();
+        find_clear(branch, &matcher, &mut path, &mut found);
+    }
+    Ok(found)
+}
+
+fn find_clear(items: &[Item], matcher: &Matcher, path: &mut Vec<String>, found: &mut Vec<String>) {
+    for item in items {
+        if let Item::Entry(key, value) = item {
+            path.push(key.clone());
+            find_clear_value(value, matcher, path, found);
+            path.pop();
+        }
+    }
+}
+
+fn find_clear_value(
+    value: &TreeValue,
+    matcher: &Matcher,
+    path: &mut Vec<String>,
+    found: &mut Vec<String>,
+) {
+    match value {
+        TreeValue::Null => {}
+        TreeValue::Leaf(leaf) => {
+            let clear = !leaf.bytes.is_empty() && !leaf.bytes.starts_with(b"ENC[");
+            if clear && matcher.encrypts(path) {
+                found.push(path.join("."));
+            }
+        }
+        TreeValue::Map(items) => find_clear(items, matcher, path, found),
+        TreeValue::Seq(values) => {
+            for v in values {
+                find_clear_value(v, matcher, path, found);
+            }
+        }
+    }
+}
+
 /// Decrypts a SOPS file with age identities and verifies its MAC.
 ///
 /// # Errors
