@@ -85,6 +85,14 @@ pub enum Command {
     Publish(PublishArgs),
     /// Render two revisions and compare them per environment, app and resource.
     Diff(DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print kiln's man page (roff) to standard output.
+    Man,
     /// Print the CODEOWNERS owners of paths.
     Owners(OwnersArgs),
     /// List the container images an environment needs built.

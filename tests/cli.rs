@@ -796,3 +796,21 @@ fn compile_refuses_plaintext_secrets() {
     assert!(!stderr(&o).contains("Y2FuYXJ5LTMxNDE"));
     assert!(!out.exists());
 }
+
+/// Shell completions and the man page come from the same clap definitions as the parser.
+#[test]
+fn completions_and_man_page_cover_every_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for shell in ["bash", "zsh", "fish"] {
+        let o = kiln(dir.path(), &["completions", shell], None);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let out = stdout(&o);
+        for command in ["compile", "publish", "diff", "secrets", "build"] {
+            assert!(out.contains(command), "{shell} completion lacks {command}");
+        }
+    }
+    let o = kiln(dir.path(), &["man"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).starts_with(".ie"), "roff output");
+    assert!(stdout(&o).contains("publish"));
+}

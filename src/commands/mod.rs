@@ -70,9 +70,22 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
     if let Command::Build(args) = &cli.command {
         return build::run(&start, args, output, out, err);
     }
+    // Generated from the same clap definitions as the parser, so they cannot drift.
+    if let Command::Completions { shell } = &cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(*shell, &mut command, "kiln", out);
+        return Ok(ExitStatus::Success);
+    }
+    if let Command::Man = &cli.command {
+        let command = <Cli as clap::CommandFactory>::command();
+        clap_mangen::Man::new(command).render(out)?;
+        return Ok(ExitStatus::Success);
+    }
     let root = project_root(&start);
     match cli.command {
-        Command::Build(_) => unreachable!("handled above: build needs no project"),
+        Command::Build(_) | Command::Completions { .. } | Command::Man => {
+            unreachable!("handled above: these need no project")
+        }
         Command::Check(args) => check::run(&root, &args, output, out, err),
         Command::Compile(args) => compile::run(&root, &args, output, out, err),
         Command::Publish(args) => publish::run(&root, &args, output, out, err),
