@@ -103,6 +103,8 @@ pub enum Command {
     /// Encrypt, decrypt, rotate, inspect and edit SOPS secret files (age).
     #[command(subcommand)]
     Secrets(crate::commands::secrets::SecretsCommand),
+    /// Validate manifest files against Kubernetes and CRD schemas, like kubeconform.
+    Validate(crate::commands::validate::ValidateArgs),
 }
 
 /// `kiln hook`.

@@ -46,7 +46,8 @@ macro_rules! codes {
         ///
         /// A code never changes meaning once released; retired codes are not reused.
         /// `KLN00xx` input files, `KLN01xx` repository layout and images, `KLN013x`
-        /// plaintext secrets, `KLN014x` secret files (`kiln secrets`), `KLN02xx` CODEOWNERS, `KLN03xx` rendering.
+        /// plaintext secrets, `KLN014x` secret files (`kiln secrets`), `KLN02xx` CODEOWNERS, `KLN03xx` rendering,
+        /// `KLN04xx` validation of rendered output.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Code {
             $($(#[doc = $doc])+ $name,)+
@@ -190,6 +191,28 @@ codes! {
     RenderCycle = "KLN0303", Error;
     /// The rendered output would contain a Secret in plaintext: configure re-encryption.
     PlaintextOutput = "KLN0304", Error;
+    /// A rendered resource does not match the schema of its kind (Kubernetes or CRD).
+    SchemaViolation = "KLN0401", Error;
+    /// A resource uses an apiVersion/kind the environment's Kubernetes version does not serve.
+    ApiNotServed = "KLN0402", Error;
+    /// A resource uses an apiVersion that is deprecated in the environment's Kubernetes version.
+    ApiDeprecated = "KLN0403", Warning;
+    /// A custom resource has no schema: no CustomResourceDefinition defines its kind.
+    UnknownCustomResource = "KLN0404", Warning;
+    /// A CustomResourceDefinition's schema cannot be converted or compiled.
+    BrokenCrdSchema = "KLN0405", Error;
+    /// Two resources of one environment have the same group, kind, namespace and name.
+    DuplicateResource = "KLN0406", Error;
+    /// A namespaced resource has no namespace after rendering.
+    ResourceWithoutNamespace = "KLN0407", Error;
+    /// A workload references a ConfigMap, Secret, ServiceAccount or PVC rendered nowhere.
+    DanglingReference = "KLN0408", Warning;
+    /// A resource has no apiVersion, kind or metadata.name, or is not a mapping.
+    MissingIdentity = "KLN0409", Error;
+    /// The Kubernetes version to validate against is unknown, or its schemas do not load.
+    KubernetesVersion = "KLN0410", Fatal;
+    /// A document of a schema file is not a CustomResourceDefinition.
+    InvalidSchemaFile = "KLN0411", Error;
 }
 
 impl fmt::Display for Code {

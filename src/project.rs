@@ -45,6 +45,30 @@ pub struct Project {
     /// Project-wide secret rules.
     #[serde(default)]
     pub secrets: ProjectSecrets,
+    /// How the rendered output is validated against Kubernetes and CRD schemas.
+    #[serde(default)]
+    pub validation: ValidationConfig,
+}
+
+/// Validation of the rendered output.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// What a custom resource whose kind no CustomResourceDefinition defines (none rendered,
+    /// none in the repository, none in `environments.<env>.schemas`) gets: `warn` (default)
+    /// or `error`.
+    #[serde(default)]
+    pub unknown_custom_resources: UnknownCustomResources,
+}
+
+/// The severity of a custom resource without schema.
+#[allow(missing_docs)] // See `ApiVersion`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownCustomResources {
+    #[default]
+    Warn,
+    Error,
 }
 
 /// Project-wide secret rules.
@@ -118,6 +142,7 @@ impl Default for Project {
             environments: std::collections::BTreeMap::new(),
             publish: PublishConfig::default(),
             secrets: ProjectSecrets::default(),
+            validation: ValidationConfig::default(),
         }
     }
 }
@@ -138,6 +163,17 @@ pub struct EnvironmentConfig {
     #[serde(default)]
     #[schemars(with = "crate::publish::argocd::ArgoCdConfig")]
     pub argocd: Option<crate::publish::argocd::ArgoCdConfig>,
+    /// The Kubernetes version the environment's rendered output is validated against (`"1.31"`,
+    /// `"v1.31.2"`; quote it: an unquoted `1.30` is the number 1.3). Default: the newest
+    /// version kiln bundles schemas for.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^v?[0-9]+\.[0-9]+(\.[0-9]+)?$"))]
+    pub kubernetes_version: Option<String>,
+    /// Repository-relative YAML files of CustomResourceDefinitions whose kinds the
+    /// environment uses without rendering them (Argo CD, cert-manager, ... installed by other
+    /// means): their schemas validate those custom resources.
+    #[serde(default)]
+    pub schemas: Vec<String>,
 }
 
 /// How rendered Secrets are protected: exactly one of `sops` and `sealedSecrets`.

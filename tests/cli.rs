@@ -626,7 +626,7 @@ fn compile_sets_images_from_build_folders() {
     );
     write(
         "apps/base/web/deploy/kustomization.yaml",
-        "resources:\n- pod.yaml\n",
+        "namespace: web\nresources:\n- pod.yaml\n",
     );
     write(
         "apps/base/web/deploy/pod.yaml",
@@ -677,7 +677,7 @@ fn build_renders_ksops_generators_natively() {
         None,
         &[("HOME", Path::new("/nonexistent"))],
     );
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
     assert_stderr_has(&o, "apps/vagrant/postgres/secret/postgres-credentials.yaml");
     assert_stderr_has(&o, "no age key");

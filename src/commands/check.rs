@@ -63,16 +63,29 @@ pub fn run(
         envs: args.envs.clone(),
     };
     diags.extend(validate::validate(&loader, &project, &repo, &opts));
+    let validated = started.elapsed();
+    // Apps whose inputs already have errors are not rendered: the same problem would be
+    // reported twice.
+    let broken: std::collections::BTreeSet<String> = diags
+        .items()
+        .iter()
+        .filter(|d| d.severity != crate::diagnostics::Severity::Warning)
+        .filter_map(|d| d.file.clone())
+        .collect();
+    diags.extend(render_and_validate(
+        &fs, &loader, &project, &repo, &opts, &broken,
+    ));
     diags.finish();
 
     if output.verbose > 1 {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         writeln!(
             err,
-            "timings: open {:.1} ms, discover {:.1} ms, validate {:.1} ms",
+            "timings: open {:.1} ms, discover {:.1} ms, validate {:.1} ms, render and validate output {:.1} ms",
             ms(opened),
             ms(discovered - opened),
-            ms(started.elapsed() - discovered)
+            ms(validated - discovered),
+            ms(started.elapsed() - validated)
         )?;
     }
     if output.verbose > 0 {
@@ -108,6 +121,68 @@ pub fn run(
     // and nobody waits for it: leave it to a thread the process exit may cut short.
     std::thread::spawn(move || drop(repo));
     Ok(status)
+}
+
+/// Renders every selected app as `kiln compile` would and validates the output (schemas,
+/// APIs, environment invariants). An app that cannot be rendered because no age key opens
+/// its secrets (a pre-commit hook usually has none) is a warning, not an error: its output is
+/// then not validated.
+fn render_and_validate(
+    fs: &crate::fs::RepoFs,
+    loader: &Loader<'_>,
+    project: &crate::project::Project,
+    repo: &crate::discover::Repo,
+    opts: &Options,
+    broken: &std::collections::BTreeSet<String>,
+) -> Vec<Diagnostic> {
+    use rayon::prelude::*;
+    let mut out = Vec::new();
+    let rendering = match super::pipeline::Rendering::new(fs, loader, project, repo) {
+        Ok(r) => r,
+        // The build folders' problems are reported by the image rules already.
+        Err(_) => return out,
+    };
+    let apps: Vec<&crate::discover::App> = repo
+        .apps()
+        .filter(|a| validate::env_selected(opts, &a.env) && a.deploy.is_some())
+        .filter(|a| {
+            !broken
+                .iter()
+                .any(|f| a.deps.contains(f) || f.starts_with(&format!("{}/", a.dir)))
+        })
+        .collect();
+    let results: Vec<Result<Vec<crate::render::Resource>, Diagnostic>> = apps
+        .par_iter()
+        .map(|app| rendering.render_app(app))
+        .collect();
+    let mut inputs = Vec::new();
+    for (app, result) in apps.iter().zip(&results) {
+        match result {
+            Ok(resources) => inputs.push(crate::validate::rendered::RenderedApp {
+                env: &app.env,
+                app: &app.name,
+                resources,
+            }),
+            Err(d) if d.code == Code::SecretKeyMissing => out.push(
+                Diagnostic {
+                    message: format!("{}/{}: not rendered: {}", app.env, app.name, d.message),
+                    ..d.clone()
+                }
+                .severity(crate::diagnostics::Severity::Warning),
+            ),
+            Err(d) => out.push(d.clone()),
+        }
+    }
+    let (schema_files, schema_diags) =
+        crate::validate::rendered::SchemaFiles::load(loader, project);
+    out.extend(schema_diags);
+    out.extend(crate::validate::rendered::validate_rendered(
+        project,
+        &schema_files,
+        &inputs,
+        loader,
+    ));
+    out
 }
 
 fn plural(n: usize, word: &str) -> String {

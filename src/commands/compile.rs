@@ -17,6 +17,7 @@ use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus, Severity};
 use crate::discover::{self, App};
 use crate::load::Loader;
 use crate::secrets::output::{self, Protection};
+use crate::validate::rendered::{RenderedApp, SchemaFiles, validate_rendered};
 
 use super::{Output, emit, fail, load_project, open, pipeline, source_of};
 
@@ -88,9 +89,36 @@ pub fn run(
             })
             .collect();
     let progress = progress_bar(apps.len(), output);
-    let rendered: Vec<Rendered<'_>> = apps
+    let resources: Vec<Result<Vec<crate::render::Resource>, Diagnostic>> = apps
         .par_iter()
         .map(|app| {
+            let result = rendering.render_app(app);
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+            result
+        })
+        .collect();
+    // Validation of the rendered output (schemas, removed APIs, environment invariants),
+    // before secrets are protected.
+    let (schema_files, schema_diags) = SchemaFiles::load(&loader, &project);
+    let inputs: Vec<RenderedApp<'_>> = apps
+        .iter()
+        .zip(&resources)
+        .filter_map(|(app, r)| {
+            Some(RenderedApp {
+                env: &app.env,
+                app: &app.name,
+                resources: r.as_ref().ok()?,
+            })
+        })
+        .collect();
+    let validation = validate_rendered(&project, &schema_files, &inputs, &loader);
+    drop(inputs);
+    let rendered: Vec<Rendered<'_>> = apps
+        .par_iter()
+        .zip(resources.into_par_iter())
+        .map(|(app, result)| {
             let folder = out_dir.join(&app.env).join(&app.name);
             let on_disk = output::previous_on_disk(&folder);
             let branch = published.get(&app.env);
@@ -103,13 +131,10 @@ pub fn run(
                 previous: &previous,
             };
             let protection = protections.get(&app.env).unwrap_or(&Protection::None);
-            let files = rendering.render_app(app).and_then(|resources| {
+            let files = result.and_then(|resources| {
                 output::app_files(&resources, protection, &ctx)
                     .map_err(|e| pipeline::protect_diagnostic(app, &e))
             });
-            if let Some(bar) = &progress {
-                bar.inc(1);
-            }
             Rendered { app, files }
         })
         .collect();
@@ -120,6 +145,8 @@ pub fn run(
 
     let mut diags = Diagnostics::new();
     diags.extend(repo.diagnostics.iter().cloned());
+    diags.extend(schema_diags);
+    diags.extend(validation);
     if rendered.iter().any(|r| r.files.is_err()) {
         diags.extend(rendering.key_warning());
     }

@@ -18,6 +18,7 @@ pub mod owners;
 pub mod pipeline;
 pub mod publish;
 pub mod secrets;
+pub mod validate;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -70,6 +71,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
     if let Command::Build(args) = &cli.command {
         return build::run(&start, args, output, out, err);
     }
+    if let Command::Validate(args) = &cli.command {
+        return validate::run(&start, args, output, out, err);
+    }
     // Generated from the same clap definitions as the parser, so they cannot drift.
     if let Command::Completions { shell } = &cli.command {
         let mut command = <Cli as clap::CommandFactory>::command();
@@ -83,6 +87,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
     }
     let root = project_root(&start);
     match cli.command {
+        Command::Validate(_) => unreachable!("handled above: validate needs no project"),
         Command::Build(_) | Command::Completions { .. } | Command::Man => {
             unreachable!("handled above: these need no project")
         }

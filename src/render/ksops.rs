@@ -101,6 +101,12 @@ fn decrypt(
     let bytes = files.read(&path)?;
     let format = Format::from_path(Path::new(&path));
     let decrypted = sops::decrypt(format, &bytes, identities).map_err(|e| {
+        if let sops::SopsError::NoAgeKey { .. } = e {
+            return RenderError::NoKey {
+                file: path.clone(),
+                message: e.to_string(),
+            };
+        }
         RenderError::invalid(
             &path,
             Span::default(),

@@ -212,6 +212,14 @@ pub enum RenderError {
         /// What to do instead.
         hint: String,
     },
+    /// No available age key opens a SOPS file the build must decrypt.
+    #[error("{message}")]
+    NoKey {
+        /// The encrypted file.
+        file: String,
+        /// Which recipients it is encrypted for.
+        message: String,
+    },
     /// Kustomizations include each other in a cycle.
     #[error("cycle between kustomizations: {}", chain.join(" -> "))]
     Cycle {
@@ -269,6 +277,12 @@ impl RenderError {
                 *span,
             )
             .hint(hint.clone()),
+            RenderError::NoKey { file, .. } => Diagnostic::new(
+                Code::SecretKeyMissing,
+                format!("cannot decrypt this SOPS file: {self}"),
+            )
+            .in_file(file)
+            .hint("set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY) to an age key of one of its recipients"),
             RenderError::Cycle { file, .. } => {
                 Diagnostic::new(Code::RenderCycle, self.to_string()).in_file(file)
             }

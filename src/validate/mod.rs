@@ -11,6 +11,7 @@ pub mod images;
 pub mod layout;
 pub mod owners;
 pub mod plaintext;
+pub mod rendered;
 pub mod schema;
 
 use crate::diagnostics::Diagnostics;
