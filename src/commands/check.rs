@@ -72,9 +72,17 @@ pub fn run(
         .filter(|d| d.severity != crate::diagnostics::Severity::Warning)
         .filter_map(|d| d.file.clone())
         .collect();
-    diags.extend(render_and_validate(
-        &fs, &loader, &project, &repo, &opts, &broken,
-    ));
+    let changed = staged_changes(root, &fs, args);
+    let (rendered_apps, found) = render_and_validate(
+        &fs,
+        &loader,
+        &project,
+        &repo,
+        &opts,
+        &broken,
+        changed.as_ref(),
+    );
+    diags.extend(found);
     diags.finish();
 
     if output.verbose > 1 {
@@ -93,9 +101,14 @@ pub fn run(
             .apps()
             .filter(|a| validate::env_selected(&opts, &a.env))
         {
+            let rendered = if rendered_apps.contains(&app.dir) {
+                ", rendered and validated"
+            } else {
+                ""
+            };
             writeln!(
                 err,
-                "checked {} ({} files in its dependency set)",
+                "checked {} ({} files in its dependency set{rendered})",
                 app.dir,
                 app.deps.len()
             )?;
@@ -134,13 +147,28 @@ fn render_and_validate(
     repo: &crate::discover::Repo,
     opts: &Options,
     broken: &std::collections::BTreeSet<String>,
-) -> Vec<Diagnostic> {
+    changed: Option<&std::collections::BTreeSet<String>>,
+) -> (std::collections::BTreeSet<String>, Vec<Diagnostic>) {
     use rayon::prelude::*;
     let mut out = Vec::new();
     let rendering = match super::pipeline::Rendering::new(fs, loader, project, repo) {
         Ok(r) => r,
         // The build folders' problems are reported by the image rules already.
-        Err(_) => return out,
+        Err(_) => return (std::collections::BTreeSet::new(), out),
+    };
+    // `--staged`: only the apps a staged change can affect, unless a shared file changed.
+    let shared_changed = changed.is_some_and(|c| {
+        c.iter().any(|p| {
+            p == crate::project::PROJECT_FILE
+                || crate::codeowners::LOCATIONS.contains(&p.as_str())
+                || p.starts_with("apps/base/_common/")
+        })
+    });
+    let affected = |a: &crate::discover::App| match changed {
+        Some(c) if !shared_changed => c
+            .iter()
+            .any(|p| a.deps.contains(p) || p.starts_with(&format!("{}/", a.dir))),
+        _ => true,
     };
     let apps: Vec<&crate::discover::App> = repo
         .apps()
@@ -150,7 +178,9 @@ fn render_and_validate(
                 .iter()
                 .any(|f| a.deps.contains(f) || f.starts_with(&format!("{}/", a.dir)))
         })
+        .filter(|a| affected(a))
         .collect();
+    let rendered_apps = apps.iter().map(|a| a.dir.clone()).collect();
     let results: Vec<Result<Vec<crate::render::Resource>, Diagnostic>> = apps
         .par_iter()
         .map(|app| rendering.render_app(app))
@@ -182,7 +212,32 @@ fn render_and_validate(
         &inputs,
         loader,
     ));
-    out
+    (rendered_apps, out)
+}
+
+/// For `--staged`: the paths whose staged content differs from `HEAD` (added, changed or
+/// removed); `None` for other sources, or without a `HEAD` to compare with.
+fn staged_changes(
+    root: &Path,
+    index: &crate::fs::RepoFs,
+    args: &CheckArgs,
+) -> Option<std::collections::BTreeSet<String>> {
+    if !args.source.staged {
+        return None;
+    }
+    let head = crate::fs::RepoFs::open(root, crate::fs::Source::Rev("HEAD".to_owned())).ok()?;
+    let mut changed = std::collections::BTreeSet::new();
+    for entry in index.files() {
+        if index.blob_id(&entry.path) != head.blob_id(&entry.path) {
+            changed.insert(entry.path.clone());
+        }
+    }
+    for entry in head.files() {
+        if !index.is_file(&entry.path) {
+            changed.insert(entry.path.clone());
+        }
+    }
+    Some(changed)
 }
 
 fn plural(n: usize, word: &str) -> String {
