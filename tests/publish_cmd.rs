@@ -139,9 +139,9 @@ fn dry_run_moves_nothing_and_foreign_branches_are_refused() {
 fn a_failing_render_publishes_nothing() {
     let repo = tempfile::tempdir().expect("tempdir");
     example_repo(repo.path());
-    // No age key: the KSOPS generator cannot decrypt.
+    // No age key: the KSOPS generator cannot decrypt (a missing key is exit 2).
     let o = kiln(repo.path(), &["publish", "--env", "vagrant"], &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("nothing was published"));
     assert!(git(repo.path(), &["branch", "--list", "rendered/vagrant"]).is_empty());
 }
