@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs kiln's whole test suite on a fresh machine: installs what the tests need
-# (git for the hermetic repositories the tests build), then runs every test.
+# (git for the hermetic repositories the tests build, age for the interop checks of the files
+# kiln encrypts; tests/kubernetes_validate.rs installs its PyPI oracle itself), then runs
+# every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v age >/dev/null 2>&1 || need_apt+=(age)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
