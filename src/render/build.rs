@@ -865,13 +865,7 @@ fn absorb(acc: &mut Accumulated, r: Resource) -> Result<(), String> {
         .resources
         .iter()
         .enumerate()
-        .filter(|(_, other)| {
-            other
-                .previous
-                .iter()
-                .chain(std::iter::once(&other.cur_id()))
-                .any(|o| o.gvk == id.gvk && o.name == id.name && o.is_ns_equals(&id))
-        })
+        .filter(|(_, other)| other.any_id(|o| o.equals(&id)))
         .map(|(i, _)| i)
         .collect();
     match (matches.as_slice(), r.behavior) {

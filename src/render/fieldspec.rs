@@ -24,6 +24,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::render::order::{ORDER_FIRST, ORDER_LAST};
 use crate::render::resource::Gvk;
 use crate::yaml::emit::{KustomizeValue, scalar_value};
 use crate::yaml::{Node, NodeKind, ScalarStyle, Span, Value};
@@ -55,51 +56,12 @@ impl FieldSpec {
     /// `isMatchGVK` / `Gvk.IsSelected`).
     #[must_use]
     pub fn selects(&self, gvk: &Gvk) -> bool {
-        is_selected(gvk, &self.gvk)
+        gvk.is_selected_by(&self.gvk)
     }
 }
 
-/// Whether `x` is selected by `selector`: every non-empty part of the selector equals `x`'s
-/// (kustomize's `Gvk.IsSelected`).
-#[must_use]
-pub fn is_selected(x: &Gvk, selector: &Gvk) -> bool {
-    (selector.kind.is_empty() || selector.kind == x.kind)
-        && (selector.group.is_empty() || selector.group == x.group)
-        && (selector.version.is_empty() || selector.version == x.version)
-}
-
-/// Kinds sorted first, in this order (kustomize's `resid` `orderFirst`).
-const ORDER_FIRST: &[&str] = &[
-    "Namespace",
-    "ResourceQuota",
-    "StorageClass",
-    "CustomResourceDefinition",
-    "ServiceAccount",
-    "PodSecurityPolicy",
-    "Role",
-    "ClusterRole",
-    "RoleBinding",
-    "ClusterRoleBinding",
-    "ConfigMap",
-    "Secret",
-    "Endpoints",
-    "Service",
-    "LimitRange",
-    "PriorityClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "Deployment",
-    "StatefulSet",
-    "CronJob",
-    "PodDisruptionBudget",
-];
-
-/// Kinds sorted last, in this order (`orderLast`).
-const ORDER_LAST: &[&str] = &[
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
-
+/// kustomize's rank of a kind in `Gvk.IsLessThan`: the legacy output order's first and last
+/// kinds ([`ORDER_FIRST`], [`ORDER_LAST`]).
 fn type_order(kind: &str) -> i64 {
     if let Some(i) = ORDER_FIRST.iter().position(|k| *k == kind) {
         return i as i64 - ORDER_FIRST.len() as i64;
@@ -767,13 +729,13 @@ fn merge_specs(
                 .and_then(|ids| {
                     ids.iter()
                         .map(|&i| &list[i])
-                        .find(|s| is_selected(&s.gvk, &x.gvk))
+                        .find(|s| s.gvk.is_selected_by(&x.gvk))
                 })
                 .or_else(|| {
                     added
                         .iter()
                         .copied()
-                        .find(|s| s.path == x.path && is_selected(&s.gvk, &x.gvk))
+                        .find(|s| s.path == x.path && s.gvk.is_selected_by(&x.gvk))
                 });
             match existing {
                 Some(s) if s.create != x.create => {

@@ -35,8 +35,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::render::fieldspec::{
-    self, Create, FieldPathError, FieldSpec, TransformerConfig, is_selected, new_string_scalar,
-    replaced_scalar,
+    self, Create, FieldPathError, FieldSpec, TransformerConfig, new_string_scalar, replaced_scalar,
 };
 use crate::render::resource::{Gvk, ResId, Resource};
 use crate::yaml::emit::{KustomizeValue, scalar_value};
@@ -256,7 +255,8 @@ pub fn fix_name_references(
             .get(info.org_kind.as_str())
             .map_or(&[][..], Vec::as_slice);
         merge_ordered(same_kind, &any_kind, &mut applicable);
-        applicable.retain(|&(b, s)| is_selected(&org_gvk, &config.name_reference[b].fields[s].gvk));
+        applicable
+            .retain(|&(b, s)| org_gvk.is_selected_by(&config.name_reference[b].fields[s].gvk));
         if applicable.is_empty() {
             continue;
         }

@@ -298,12 +298,7 @@ pub fn apply(
                 let matches: Vec<usize> = resources
                     .iter()
                     .enumerate()
-                    .filter(|(_, r)| {
-                        r.previous
-                            .iter()
-                            .chain(std::iter::once(&r.cur_id()))
-                            .any(|other| ids_equal(other, &id))
-                    })
+                    .filter(|(_, r)| r.any_id(|other| other.equals(&id)))
                     .map(|(i, _)| i)
                     .collect();
                 let index = match matches.as_slice() {
@@ -397,10 +392,4 @@ fn patch_id(doc: &Node) -> ResId {
         name: text(&["metadata", "name"]),
         namespace: text(&["metadata", "namespace"]),
     }
-}
-
-/// kustomize's `ResId.Equals`: same group, version, kind and name, and the same namespace
-/// counting none as `default`.
-fn ids_equal(a: &ResId, b: &ResId) -> bool {
-    a.gvk == b.gvk && a.name == b.name && a.is_ns_equals(b)
 }

@@ -156,6 +156,13 @@ impl ResId {
         }
     }
 
+    /// kustomize's `ResId.Equals`: same group, version, kind and name, in the same effective
+    /// namespace.
+    #[must_use]
+    pub fn equals(&self, other: &ResId) -> bool {
+        self.gvk == other.gvk && self.name == other.name && self.is_ns_equals(other)
+    }
+
     /// Whether the object is cluster-scoped (see [`Gvk::is_cluster_scoped`]).
     #[must_use]
     pub fn is_cluster_scoped(&self) -> bool {
@@ -300,6 +307,12 @@ impl Resource {
             name: self.name().to_owned(),
             namespace: self.namespace().to_owned(),
         }
+    }
+
+    /// Whether any of its ids, previous or current, satisfies `pred` (kustomize's
+    /// `GetMatchingResourcesByAnyId`).
+    pub fn any_id(&self, mut pred: impl FnMut(&ResId) -> bool) -> bool {
+        self.previous.iter().any(&mut pred) || pred(&self.cur_id())
     }
 
     /// The original id: the oldest previous id, else the current one (kustomize's `OrgId`).

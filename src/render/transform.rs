@@ -202,11 +202,7 @@ pub fn replicas(
     let mut found = false;
     for spec in specs {
         for r in resources.iter_mut() {
-            let hit = r
-                .previous
-                .iter()
-                .chain(std::iter::once(&r.cur_id()))
-                .any(|id| id.name == name && spec.selects(&id.gvk));
+            let hit = r.any_id(|id| id.name == name && spec.selects(&id.gvk));
             if !hit {
                 continue;
             }

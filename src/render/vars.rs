@@ -97,12 +97,7 @@ pub fn bind(resources: &mut [Resource], vars: &[Var], known: &[Var]) -> Result<(
         let matched: Vec<usize> = resources
             .iter()
             .enumerate()
-            .filter(|(_, r)| {
-                r.previous
-                    .iter()
-                    .chain(std::iter::once(&r.cur_id()))
-                    .any(|id| var.selects(id))
-            })
+            .filter(|(_, r)| r.any_id(|id| var.selects(id)))
             .map(|(i, _)| i)
             .collect();
         match matched.as_slice() {

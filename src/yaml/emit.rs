@@ -552,7 +552,7 @@ fn days_in(month: u32, year: u32) -> u32 {
 
 /// go-yaml v2's `isBase60Float`: `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`. Such
 /// strings are quoted on output although v2 reads them as strings.
-fn is_base60_float(s: &str) -> bool {
+pub(crate) fn is_base60_float(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
     if !b.get(i).is_some_and(u8::is_ascii_digit) {
@@ -847,12 +847,12 @@ struct Analysis {
 
 /// libyaml's printable set: `\n`, ASCII 0x20-0x7E, and the BMP from 0xA0 except surrogates,
 /// U+FEFF, U+FFFE and U+FFFF. Tabs, other controls and characters beyond the BMP are not.
-fn is_printable(c: char) -> bool {
+pub(crate) fn is_printable(c: char) -> bool {
     matches!(c, '\n' | '\x20'..='\x7E' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
         && c != '\u{FEFF}'
 }
 
-fn is_break(c: char) -> bool {
+pub(crate) fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 

@@ -25,6 +25,7 @@ use super::SopsError;
 use super::mac;
 use super::tree::{Item, Leaf, TreeValue};
 use super::value::ValueType;
+use crate::yaml::emit::{is_base60_float, is_break, is_printable};
 use crate::yaml::{self, KustomizeValue, ScalarStyle};
 
 /// go-yaml's limit for a simple (`key: value`) key, in bytes.
@@ -417,38 +418,6 @@ fn is_old_bool(text: &str) -> bool {
     )
 }
 
-/// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
-fn is_base60_float(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
-    if !b.get(i).is_some_and(u8::is_ascii_digit) {
-        return false;
-    }
-    while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_') {
-        i += 1;
-    }
-    let mut groups = 0;
-    while b.get(i) == Some(&b':') {
-        i += 1;
-        match (b.get(i), b.get(i + 1)) {
-            (Some(b'0'..=b'5'), Some(b'0'..=b'9')) => i += 2,
-            (Some(b'0'..=b'9'), _) => i += 1,
-            _ => return false,
-        }
-        groups += 1;
-    }
-    if groups == 0 {
-        return false;
-    }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_') {
-            i += 1;
-        }
-    }
-    i == b.len()
-}
-
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)` as go-yaml writes it (`.inf`, `-.inf`, `.nan`).
 pub(crate) fn format_g(f: f64) -> String {
     if f.is_nan() {
@@ -481,17 +450,6 @@ struct Analysis {
     block_plain_allowed: bool,
     single_quoted_allowed: bool,
     block_allowed: bool,
-}
-
-/// libyaml's printable set: `\n`, ASCII 0x20-0x7E, and the BMP from 0xA0 except surrogates,
-/// U+FEFF, U+FFFE and U+FFFF.
-fn is_printable(c: char) -> bool {
-    matches!(c, '\n' | '\x20'..='\x7E' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
-        && c != '\u{FEFF}'
-}
-
-fn is_break(c: char) -> bool {
-    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
 fn analyze(value: &str) -> Analysis {
