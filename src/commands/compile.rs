@@ -182,7 +182,10 @@ pub fn run(
         }
         if diags.exit_status() == ExitStatus::Success && !output.quiet {
             for env in &envs {
-                show_branch_diff(root, &project, env, &rendered, output, out)?;
+                if let Some(files) = published.get(*env) {
+                    let branch = format!("{}{env}", project.publish.branch_prefix);
+                    show_branch_diff(&branch, files, env, &rendered, output, out)?;
+                }
             }
             writeln!(
                 err,
@@ -215,26 +218,22 @@ pub fn run(
     Ok(diags.exit_status())
 }
 
-/// Prints how the environment's output differs from its rendered branch (`rendered/<env>`),
-/// when the repository has one: what `kiln publish` would change.
+/// Prints how the environment's output differs from its rendered branch (already read for
+/// ciphertext reuse): what `kiln publish` would change.
 fn show_branch_diff(
-    root: &Path,
-    project: &crate::project::Project,
+    branch: &str,
+    published: &std::collections::BTreeMap<String, Vec<u8>>,
     env: &str,
     rendered: &[Rendered<'_>],
     output: Output,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let branch = format!("{}{env}", project.publish.branch_prefix);
-    let Ok(Some(published)) = crate::publish::read_branch(root, &branch) else {
-        return Ok(());
-    };
     let mut base = crate::diff::Texts::new();
     for (path, bytes) in published {
         let Some((app, file)) = path.split_once('/') else {
             continue;
         };
-        if let Ok(text) = String::from_utf8(bytes) {
+        if let Ok(text) = String::from_utf8(bytes.clone()) {
             base.entry(env.to_owned())
                 .or_default()
                 .entry(app.to_owned())
