@@ -189,10 +189,10 @@ fn the_pre_commit_framework_runs_kilns_hook_and_refuses_what_kiln_refuses() {
 
     // Each of these is refused, with kiln's diagnostic in what the user sees, and nothing is
     // committed.
-    let refusals: [(&str, &dyn Fn(&Path), &str); 3] = [
+    let refusals: [(&str, fn(&Path), &str); 3] = [
         (
             "a plaintext Secret",
-            &|repo: &Path| {
+            |repo: &Path| {
                 std::fs::write(
                     repo.join("apps/base/web/deploy/leak.yaml"),
                     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: leak\nstringData:\n  password: hunter2\n",
@@ -204,7 +204,7 @@ fn the_pre_commit_framework_runs_kilns_hook_and_refuses_what_kiln_refuses() {
         ),
         (
             "a broken kustomization",
-            &|repo: &Path| {
+            |repo: &Path| {
                 let k = repo.join("apps/prod/web/deploy/kustomization.yaml");
                 let text = std::fs::read_to_string(&k).expect("readable");
                 std::fs::write(
@@ -221,7 +221,7 @@ fn the_pre_commit_framework_runs_kilns_hook_and_refuses_what_kiln_refuses() {
         ),
         (
             "a file under secret-decrypted/",
-            &|repo: &Path| {
+            |repo: &Path| {
                 let dir = repo.join("apps/prod/postgres/secret-decrypted");
                 std::fs::create_dir_all(&dir).expect("mkdir");
                 std::fs::write(dir.join("db.yaml"), "password: hunter2\n").expect("write");
