@@ -136,6 +136,9 @@ impl Env {
     }
 }
 
+/// Stages a change in the repository.
+type Stage = fn(&Path);
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -189,7 +192,7 @@ fn the_pre_commit_framework_runs_kilns_hook_and_refuses_what_kiln_refuses() {
 
     // Each of these is refused, with kiln's diagnostic in what the user sees, and nothing is
     // committed.
-    let refusals: [(&str, fn(&Path), &str); 3] = [
+    let refusals: [(&str, Stage, &str); 3] = [
         (
             "a plaintext Secret",
             |repo: &Path| {
