@@ -1005,3 +1005,106 @@ fn executable_bits_come_from_the_index_for_tracked_files_and_the_disk_otherwise(
     assert_eq!(kind("plain.txt"), Some(EntryKind::File));
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Staged changes
+
+/// `git diff --cached --name-only --no-renames` below `prefix`, relative to it.
+fn git_staged(repo: &Repo, prefix: &str) -> Result<Vec<String>, Box<dyn Error>> {
+    let out = repo.git(&["diff", "--cached", "--name-only", "--no-renames", "-z"])?;
+    Ok(out
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| {
+            if prefix.is_empty() {
+                Some(p.to_owned())
+            } else {
+                p.strip_prefix(&format!("{prefix}/")).map(str::to_owned)
+            }
+        })
+        .collect())
+}
+
+fn kiln_staged(root: &Path) -> Result<Vec<String>, Box<dyn Error>> {
+    let fs = RepoFs::open(root, Source::Index)?;
+    let staged = fs
+        .staged_changes()
+        .ok_or("an index view knows its staged changes")?;
+    Ok(staged.paths.iter().cloned().collect())
+}
+
+#[test]
+fn staged_changes_agree_with_git_diff_cached() -> TestResult {
+    let repo = Repo::init()?;
+    for app in ["a", "b", "c d", "é"] {
+        for env in ["prod", "dev"] {
+            repo.write(
+                &format!("proj/apps/{env}/{app}/kustomization.yaml"),
+                "resources: []\n",
+            )?;
+            repo.write(&format!("proj/apps/{env}/{app}/deploy/x.yaml"), app)?;
+        }
+    }
+    repo.write("outside/file", "x")?;
+    repo.write("proj/kiln.yaml", "kind: Project\n")?;
+    repo.commit_all("one")?;
+    let check = |what: &str| -> TestResult {
+        for (root, prefix) in [
+            (repo.path().to_owned(), ""),
+            (repo.path().join("proj"), "proj"),
+        ] {
+            assert_eq!(
+                kiln_staged(&root)?,
+                git_staged(&repo, prefix)?,
+                "{what} (root {prefix:?})"
+            );
+        }
+        Ok(())
+    };
+    check("nothing staged")?;
+    repo.write("proj/apps/prod/a/deploy/x.yaml", "changed")?;
+    repo.git(&["add", "-A"])?;
+    check("one file changed")?;
+    repo.git(&["rm", "-r", "-q", "proj/apps/dev/b"])?;
+    check("a whole app deleted")?;
+    repo.write(
+        "proj/apps/prod/new app/kustomization.yaml",
+        "resources: []\n",
+    )?;
+    repo.write("outside/other", "y")?;
+    repo.git(&["add", "-A"])?;
+    check("files added, inside and outside the project")?;
+    repo.git(&[
+        "update-index",
+        "--chmod=+x",
+        "proj/apps/dev/é/deploy/x.yaml",
+    ])?;
+    check("a mode change")?;
+    repo.symlink("x.yaml", "proj/apps/prod/c d/deploy/link.yaml")?;
+    repo.git(&["add", "-A"])?;
+    check("a symlink added")?;
+    // Without the cache-tree extension every entry is compared.
+    repo.git(&["read-tree", "--empty"])?;
+    repo.git(&["add", "-A"])?;
+    check("an index without a cache tree")?;
+    repo.git(&["commit", "-q", "-m", "two"])?;
+    check("committed: nothing staged")?;
+    Ok(())
+}
+
+#[test]
+fn before_the_first_commit_everything_staged_is_new() -> TestResult {
+    let repo = Repo::init()?;
+    repo.write("apps/prod/a/kustomization.yaml", "resources: []\n")?;
+    repo.git(&["add", "-A"])?;
+    let fs = repo.open(Source::Index)?;
+    let staged = fs
+        .staged_changes()
+        .ok_or("an index view knows its staged changes")?;
+    assert_eq!(staged.head_tree, None);
+    assert_eq!(
+        staged.paths.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["apps/prod/a/kustomization.yaml"]
+    );
+    Ok(())
+}

@@ -72,16 +72,9 @@ pub fn run(
         .filter(|d| d.severity != crate::diagnostics::Severity::Warning)
         .filter_map(|d| d.file.clone())
         .collect();
-    let changed = staged_changes(root, &fs, args);
-    let (rendered_apps, found) = render_and_validate(
-        &fs,
-        &loader,
-        &project,
-        &repo,
-        &opts,
-        &broken,
-        changed.as_ref(),
-    );
+    let changed = fs.staged_changes().map(|s| &s.paths);
+    let (rendered_apps, found) =
+        render_and_validate(&fs, &loader, &project, &repo, &opts, &broken, changed);
     diags.extend(found);
     diags.finish();
 
@@ -213,31 +206,6 @@ fn render_and_validate(
         loader,
     ));
     (rendered_apps, out)
-}
-
-/// For `--staged`: the paths whose staged content differs from `HEAD` (added, changed or
-/// removed); `None` for other sources, or without a `HEAD` to compare with.
-fn staged_changes(
-    root: &Path,
-    index: &crate::fs::RepoFs,
-    args: &CheckArgs,
-) -> Option<std::collections::BTreeSet<String>> {
-    if !args.source.staged {
-        return None;
-    }
-    let head = crate::fs::RepoFs::open(root, crate::fs::Source::Rev("HEAD".to_owned())).ok()?;
-    let mut changed = std::collections::BTreeSet::new();
-    for entry in index.files() {
-        if index.blob_id(&entry.path) != head.blob_id(&entry.path) {
-            changed.insert(entry.path.clone());
-        }
-    }
-    for entry in head.files() {
-        if !index.is_file(&entry.path) {
-            changed.insert(entry.path.clone());
-        }
-    }
-    Some(changed)
 }
 
 fn plural(n: usize, word: &str) -> String {

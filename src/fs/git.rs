@@ -45,6 +45,9 @@ pub(super) struct RepoLocation {
     pub(super) work_dir: PathBuf,
     /// The project root relative to `work_dir`: `""` or `a/b`, `/`-separated.
     pub(super) prefix: String,
+    /// The common git directory (the main `.git` for a linked worktree), where kiln keeps its
+    /// cache.
+    pub(super) common_dir: PathBuf,
 }
 
 /// One entry of the index or a tree, relative to the project root.
@@ -60,6 +63,8 @@ pub(super) struct GitListing {
     pub(super) entries: Vec<GitEntry>,
     pub(super) links: HashMap<String, String>,
     pub(super) ignores: Ignores,
+    /// Index listings only: what the index changes relative to `HEAD`.
+    pub(super) staged: Option<super::StagedChanges>,
 }
 
 fn open_options() -> gix::open::Options {
@@ -114,6 +119,7 @@ pub(super) fn discover(root: &Path) -> Result<Option<(gix::Repository, RepoLocat
     }
     let location = RepoLocation {
         git_dir: repo.git_dir().to_owned(),
+        common_dir: repo.common_dir().to_owned(),
         work_dir,
         prefix: components.join("/"),
     };
@@ -147,6 +153,7 @@ pub(super) fn list_index(
 ) -> Result<GitListing, FsError> {
     let index = load_index(repo, index_file, IndexUse::Content)?;
     let entries = index_entries(repo, location, &index, IndexUse::Content)?;
+    let staged = staged_changes(repo, location, &index, &entries)?;
     let mut ignores = Ignores::new(&location.prefix);
     // `.gitignore` files above the project root, straight from the index.
     for dir in ancestors_above(&location.prefix) {
@@ -160,7 +167,138 @@ pub(super) fn list_index(
             ignores.insert(dir, &bytes);
         }
     }
-    finish(repo, location, entries, ignores)
+    let mut listing = finish(repo, location, entries, ignores)?;
+    listing.staged = Some(staged);
+    Ok(listing)
+}
+
+/// What `entries` (the index below the project root) change relative to `HEAD`: paths added,
+/// removed, or with another blob or mode. Without a `HEAD` (no commit yet) every path is new.
+///
+/// Subtrees that the index's cache-tree extension records with `HEAD`'s own tree id hold the
+/// same entries as `HEAD` and are skipped unread, as `git diff --cached` does: after `git add`
+/// of one file only that file's ancestors are compared. An index without the extension (or
+/// with it invalidated) is compared entry by entry.
+fn staged_changes(
+    repo: &gix::Repository,
+    location: &RepoLocation,
+    index: &gix::index::File,
+    entries: &[GitEntry],
+) -> Result<super::StagedChanges, FsError> {
+    let head = repo
+        .head()
+        .map_err(|err| git_error("cannot read HEAD", &err))?;
+    if head.is_unborn() {
+        return Ok(super::StagedChanges {
+            head_tree: None,
+            paths: entries.iter().map(|e| e.path.clone()).collect(),
+        });
+    }
+    let head_tree = repo
+        .head_tree_id()
+        .map_err(|err| git_error("cannot read the tree of HEAD", &err))?
+        .detach();
+
+    // Directory (repository-relative, "" for the root) -> tree id, for valid cache-tree nodes.
+    let mut cached: HashMap<String, ObjectId> = HashMap::new();
+    if let Some(root) = index.tree() {
+        let mut stack = vec![(root, String::new())];
+        while let Some((node, dir)) = stack.pop() {
+            if node.num_entries.is_some() {
+                cached.insert(dir.clone(), node.id);
+            }
+            for child in &node.children {
+                let name = String::from_utf8_lossy(&child.name);
+                stack.push((child, join(&dir, &name)));
+            }
+        }
+    }
+
+    // Walk HEAD's tree, skipping what the cache tree vouches for; keep files below the root.
+    let prefix = location.prefix.as_str();
+    let relative = |full: &str| -> Option<String> {
+        if prefix.is_empty() {
+            Some(full.to_owned())
+        } else if full == prefix {
+            Some(String::new())
+        } else {
+            full.strip_prefix(prefix)?
+                .strip_prefix('/')
+                .map(str::to_owned)
+        }
+    };
+    let relevant = |dir: &str| {
+        prefix.is_empty()
+            || dir.is_empty()
+            || dir == prefix
+            || prefix.starts_with(&format!("{dir}/"))
+            || dir.starts_with(&format!("{prefix}/"))
+    };
+    let mut head_files: HashMap<String, (EntryKind, ObjectId)> = HashMap::new();
+    let mut unchanged_dirs: Vec<String> = Vec::new();
+    let mut stack = vec![(head_tree, String::new())];
+    let mut buf = Vec::new();
+    while let Some((tree, dir)) = stack.pop() {
+        if cached.get(&dir) == Some(&tree) {
+            // An unchanged ancestor of the project root leaves the whole project unchanged.
+            unchanged_dirs.push(relative(&dir).unwrap_or_default());
+            continue;
+        }
+        let items = repo
+            .objects
+            .find_tree_iter(&tree, &mut buf)
+            .map_err(|err| git_error(&format!("cannot read tree {tree} at {dir:?}"), &err))?;
+        for item in items {
+            let item =
+                item.map_err(|err| git_error(&format!("cannot decode tree {tree}"), &err))?;
+            let path = join(&dir, &String::from_utf8_lossy(item.filename));
+            use gix::objs::tree::EntryKind as Mode;
+            let kind = match item.mode.kind() {
+                Mode::Tree => {
+                    if relevant(&path) {
+                        stack.push((item.oid.to_owned(), path));
+                    }
+                    continue;
+                }
+                Mode::Blob => EntryKind::File,
+                Mode::BlobExecutable => EntryKind::Executable,
+                Mode::Link => EntryKind::Symlink,
+                Mode::Commit => EntryKind::Submodule,
+            };
+            if let Some(rel) = relative(&path).filter(|r| !r.is_empty()) {
+                head_files.insert(rel, (kind, item.oid.to_owned()));
+            }
+        }
+    }
+
+    // Index entries below an unchanged directory are HEAD's; compare the others.
+    let mut skip = vec![false; entries.len()];
+    for dir in &unchanged_dirs {
+        let range = if dir.is_empty() {
+            0..entries.len()
+        } else {
+            let below = format!("{dir}/");
+            let start = entries.partition_point(|e| e.path.as_str() < below.as_str());
+            let len = entries[start..].partition_point(|e| e.path.starts_with(&below));
+            start..start + len
+        };
+        skip[range].fill(true);
+    }
+    let mut paths = std::collections::BTreeSet::new();
+    for (entry, _) in entries.iter().zip(&skip).filter(|(_, skipped)| !**skipped) {
+        match head_files.remove(&entry.path) {
+            Some((kind, id)) if kind == entry.kind && id == entry.id => {}
+            _ => {
+                paths.insert(entry.path.clone());
+            }
+        }
+    }
+    // What HEAD has and the index does not was removed.
+    paths.extend(head_files.into_keys());
+    Ok(super::StagedChanges {
+        head_tree: Some(head_tree),
+        paths,
+    })
 }
 
 /// The paths the index tracks below the project root, sorted, for the work tree view.
@@ -338,6 +476,7 @@ pub(super) fn list_rev(
                     entries: Vec::new(),
                     links: HashMap::new(),
                     ignores,
+                    staged: None,
                 });
             }
         }
@@ -425,6 +564,7 @@ fn finish(
         entries,
         links,
         ignores,
+        staged: None,
     })
 }
 

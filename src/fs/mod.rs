@@ -90,6 +90,16 @@ pub enum PathKind {
     Symlink,
 }
 
+/// What the index changes relative to `HEAD`, for [`Source::Index`] views.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StagedChanges {
+    /// The tree of `HEAD`; `None` before the first commit.
+    pub head_tree: Option<ObjectId>,
+    /// View paths added, removed, or with another blob or mode than in `HEAD` (all of them
+    /// before the first commit), sorted.
+    pub paths: std::collections::BTreeSet<String>,
+}
+
 /// Inputs to [`RepoFs::open_with`] that change what the view contains.
 ///
 /// Everything here is explicit on purpose: the module itself never reads environment variables,
@@ -214,6 +224,8 @@ pub struct RepoFs {
     /// sources answer from `files` instead.
     tracked: Vec<String>,
     ignores: Ignores,
+    /// [`Source::Index`] only: what the index changes relative to `HEAD`.
+    staged: Option<StagedChanges>,
 }
 
 // `read` is called from rayon workers by later stages; keep that a compile-time promise.
@@ -339,6 +351,7 @@ impl RepoFs {
             ignored_dirs: Vec::new(),
             tracked: Vec::new(),
             ignores: listing.ignores,
+            staged: listing.staged,
         })
     }
 
@@ -359,6 +372,7 @@ impl RepoFs {
             ignored_dirs: listing.ignored_dirs,
             tracked,
             ignores: listing.ignores,
+            staged: None,
         }
     }
 }
@@ -368,6 +382,23 @@ impl RepoFs {
     /// The source this view was opened from.
     pub fn source(&self) -> &Source {
         &self.source
+    }
+
+    /// For [`Source::Index`]: what the index changes relative to `HEAD`.
+    pub fn staged_changes(&self) -> Option<&StagedChanges> {
+        self.staged.as_ref()
+    }
+
+    /// The repository's common git directory (`.git`, shared by linked worktrees), if the
+    /// project is in one.
+    pub fn git_dir(&self) -> Option<&Path> {
+        self.repo.as_ref().map(|r| r.common_dir.as_path())
+    }
+
+    /// Every entry with its blob id, in path order, for the git sources; `None` for the work
+    /// tree, whose ids would have to be computed from the bytes.
+    pub fn entries_with_ids(&self) -> Option<impl Iterator<Item = (&Entry, &ObjectId)>> {
+        (!matches!(self.source, Source::WorkTree)).then(|| self.files.iter().zip(&self.blobs))
     }
 
     /// The project root: absolute and canonical (symlinks in it resolved).
