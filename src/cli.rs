@@ -41,6 +41,10 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// Neither read nor write kiln's cache (.git/kiln/cache).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+
     /// Number of threads (default: one per core).
     #[arg(long, value_name = "N", global = true)]
     pub jobs: Option<usize>,
@@ -100,11 +104,21 @@ pub enum Command {
     /// Install or remove the git pre-commit hook that runs `kiln check --staged`.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Manage kiln's on-disk cache (.git/kiln/cache in the project's repository).
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Encrypt, decrypt, rotate, inspect and edit SOPS secret files (age).
     #[command(subcommand)]
     Secrets(crate::commands::secrets::SecretsCommand),
     /// Validate manifest files against Kubernetes and CRD schemas, like kubeconform.
     Validate(crate::commands::validate::ValidateArgs),
+}
+
+/// `kiln cache`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove every entry of the cache.
+    Clear,
 }
 
 /// `kiln hook`.

@@ -13,13 +13,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How bad a finding is.
 ///
 /// `Fatal` is reserved for "kiln could not do its job" (I/O errors, an unusable
 /// configuration, git failures): it turns the exit status into 2, like a usage error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth a look, but does not fail the run.
@@ -73,6 +73,27 @@ macro_rules! codes {
             }
         }
     };
+}
+
+impl Code {
+    /// The code printed as `s` (`KLN0101`), if there is one.
+    pub fn from_code(s: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Code, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Code::from_code(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown diagnostic code {text}")))
+    }
 }
 
 const fn first_doc_line(lines: &[&'static str]) -> &'static str {
@@ -239,8 +260,9 @@ impl Span {
     }
 }
 
-/// One finding.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One finding. Its serde form is kiln's own (the on-disk cache), not the documented JSON
+/// output, which [`render_json`] writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// The stable code.
     pub code: Code,

@@ -149,6 +149,7 @@ fn standard_input_is_read_once() {
         color: false,
         quiet: false,
         verbose: 0,
+        cache: false,
     };
     let mut stdin = std::io::Cursor::new(
         "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\"}, \"data\": {\"a\": 1}}\n",

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::cache::{Cache, Key, KeyBuilder, Kind};
 use crate::cli::CheckArgs;
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus};
 use crate::discover;
@@ -10,6 +11,17 @@ use crate::load::Loader;
 use crate::validate::{self, Options};
 
 use super::{Output, emit, fail, load_project, open, source_of};
+
+/// What a check found and what it tells the user besides diagnostics; what the cache keeps.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Outcome {
+    /// Every diagnostic, sorted.
+    diagnostics: Vec<Diagnostic>,
+    /// `-v`: one line per checked app.
+    report: Vec<String>,
+    /// The closing line of a clean run (`kiln check: 3 apps, ...: ok`).
+    summary: String,
+}
 
 /// Runs `kiln check`.
 pub fn run(
@@ -36,18 +48,126 @@ pub fn run(
         .hint("run kiln in the repository root, or pass -C DIR");
         return fail(d, output, true, out, err);
     }
-    let project = match load_project(&loader) {
+    // A git source names every input by blob id: the whole result can come from the cache.
+    let cached = output
+        .cache
+        .then(|| cache_key(&fs, args))
+        .flatten()
+        .and_then(|key| Some((Cache::in_git_dir(fs.git_dir()?), key)));
+    let hit = cached.as_ref().and_then(|(cache, key)| {
+        let bytes = cache.get(Kind::Check, *key)?;
+        serde_json::from_slice::<Outcome>(&bytes).ok()
+    });
+    let outcome = match hit {
+        Some(outcome) => {
+            if output.verbose > 1 {
+                writeln!(
+                    err,
+                    "timings: {:.1} ms, the result of an identical check from {}",
+                    started.elapsed().as_secs_f64() * 1000.0,
+                    cached
+                        .as_ref()
+                        .map_or_else(String::new, |(c, _)| c.dir().display().to_string())
+                )?;
+            }
+            outcome
+        }
+        None => {
+            let outcome = match compute(&fs, &loader, args, output, started, out, err)? {
+                Ok(outcome) => outcome,
+                Err(status) => return Ok(status),
+            };
+            if let Some((cache, key)) = &cached {
+                // The diagnostics never hold secret values (see ARCHITECTURE.md), so the
+                // outcome may be stored; failing to store only costs time next run.
+                if let Ok(bytes) = serde_json::to_vec(&outcome) {
+                    let _ = cache.put(Kind::Check, *key, &bytes);
+                }
+            }
+            outcome
+        }
+    };
+    if output.verbose > 0 {
+        for line in &outcome.report {
+            writeln!(err, "{line}")?;
+        }
+    }
+    let mut diags = Diagnostics::new();
+    diags.extend(outcome.diagnostics);
+    emit(&diags, &loader, output, true, out, err)?;
+    let status = diags.exit_status();
+    if status == ExitStatus::Success && !output.quiet && output.format == crate::cli::Format::Human
+    {
+        writeln!(err, "{}", outcome.summary)?;
+    }
+    Ok(status)
+}
+
+/// The cache key of a check of a git source: kiln's version (in every key), the source kind,
+/// the environments asked for, every path with its mode and blob id, `HEAD`'s tree for
+/// `--staged` (which apps count as affected), and the age keys available (without one, apps
+/// with secrets are a warning instead of being rendered). `None` for the work tree, whose
+/// blob ids would cost as much to compute as the check.
+fn cache_key(fs: &crate::fs::RepoFs, args: &CheckArgs) -> Option<Key> {
+    let entries = fs.entries_with_ids()?;
+    let mut key = KeyBuilder::new(Kind::Check);
+    key.field(match fs.source() {
+        crate::fs::Source::Index => b"index",
+        _ => b"rev",
+    });
+    for env in &args.envs {
+        key.field(b"env").field(env.as_bytes());
+    }
+    if let Some(staged) = fs.staged_changes() {
+        key.field(
+            staged
+                .head_tree
+                .as_ref()
+                .map_or(&b"unborn"[..], |t| t.as_bytes()),
+        );
+    }
+    for (entry, id) in entries {
+        key.field(entry.path.as_bytes())
+            .field(&[entry.kind as u8])
+            .field(id.as_bytes());
+    }
+    let (identities, warning) = super::load_identities();
+    let mut recipients: Vec<String> = identities
+        .iter()
+        .map(|i| i.to_public().to_string())
+        .collect();
+    recipients.sort();
+    for r in recipients {
+        key.field(b"age").field(r.as_bytes());
+    }
+    if let Some(w) = warning {
+        key.field(w.message.as_bytes());
+    }
+    Some(key.finish())
+}
+
+/// The check itself: `Err(status)` when it stopped early, having printed why.
+fn compute(
+    fs: &crate::fs::RepoFs,
+    loader: &Loader<'_>,
+    args: &CheckArgs,
+    output: Output,
+    started: std::time::Instant,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<Outcome, ExitStatus>> {
+    let project = match load_project(loader) {
         Ok(p) => p,
         Err(ds) => {
             let mut diags = Diagnostics::new();
             diags.extend(ds);
             diags.finish();
-            emit(&diags, &loader, output, true, out, err)?;
-            return Ok(ExitStatus::Error);
+            emit(&diags, loader, output, true, out, err)?;
+            return Ok(Err(ExitStatus::Error));
         }
     };
     let opened = started.elapsed();
-    let repo = discover::discover(&loader);
+    let repo = discover::discover(loader);
     let discovered = started.elapsed();
     let mut diags = Diagnostics::new();
     for env in &args.envs {
@@ -61,8 +181,9 @@ pub fn run(
     }
     let opts = Options {
         envs: args.envs.clone(),
+        changed: fs.staged_changes().map(|s| s.paths.clone()),
     };
-    diags.extend(validate::validate(&loader, &project, &repo, &opts));
+    diags.extend(validate::validate(loader, &project, &repo, &opts));
     let validated = started.elapsed();
     // Apps whose inputs already have errors are not rendered: the same problem would be
     // reported twice.
@@ -72,9 +193,7 @@ pub fn run(
         .filter(|d| d.severity != crate::diagnostics::Severity::Warning)
         .filter_map(|d| d.file.clone())
         .collect();
-    let changed = fs.staged_changes().map(|s| &s.paths);
-    let (rendered_apps, found) =
-        render_and_validate(&fs, &loader, &project, &repo, &opts, &broken, changed);
+    let (rendered_apps, found) = render_and_validate(fs, loader, &project, &repo, &opts, &broken);
     diags.extend(found);
     diags.finish();
 
@@ -89,44 +208,38 @@ pub fn run(
             ms(started.elapsed() - validated)
         )?;
     }
-    if output.verbose > 0 {
-        for app in repo
-            .apps()
+    let selected = || {
+        repo.apps()
             .filter(|a| validate::env_selected(&opts, &a.env))
-        {
+    };
+    let report = selected()
+        .map(|app| {
             let rendered = if rendered_apps.contains(&app.dir) {
                 ", rendered and validated"
             } else {
                 ""
             };
-            writeln!(
-                err,
+            format!(
                 "checked {} ({} files in its dependency set{rendered})",
                 app.dir,
                 app.deps.len()
-            )?;
-        }
-    }
-    emit(&diags, &loader, output, true, out, err)?;
-    let status = diags.exit_status();
-    if status == ExitStatus::Success && !output.quiet && output.format == crate::cli::Format::Human
-    {
-        let apps = repo
-            .apps()
-            .filter(|a| validate::env_selected(&opts, &a.env))
-            .count();
-        writeln!(
-            err,
-            "kiln check: {}, {}, {}: ok",
-            plural(apps, "app"),
-            plural(repo.envs.len(), "environment"),
-            plural(repo.bases.len(), "base"),
-        )?;
-    }
+            )
+        })
+        .collect();
+    let summary = format!(
+        "kiln check: {}, {}, {}: ok",
+        plural(selected().count(), "app"),
+        plural(repo.envs.len(), "environment"),
+        plural(repo.bases.len(), "base"),
+    );
     // Freeing thousands of parsed YAML trees takes a sixth of a run on a large repository
     // and nobody waits for it: leave it to a thread the process exit may cut short.
     std::thread::spawn(move || drop(repo));
-    Ok(status)
+    Ok(Ok(Outcome {
+        diagnostics: diags.into_iter().collect(),
+        report,
+        summary,
+    }))
 }
 
 /// Renders every selected app as `kiln compile` would and validates the output (schemas,
@@ -140,7 +253,6 @@ fn render_and_validate(
     repo: &crate::discover::Repo,
     opts: &Options,
     broken: &std::collections::BTreeSet<String>,
-    changed: Option<&std::collections::BTreeSet<String>>,
 ) -> (std::collections::BTreeSet<String>, Vec<Diagnostic>) {
     use rayon::prelude::*;
     let mut out = Vec::new();
@@ -148,20 +260,6 @@ fn render_and_validate(
         Ok(r) => r,
         // The build folders' problems are reported by the image rules already.
         Err(_) => return (std::collections::BTreeSet::new(), out),
-    };
-    // `--staged`: only the apps a staged change can affect, unless a shared file changed.
-    let shared_changed = changed.is_some_and(|c| {
-        c.iter().any(|p| {
-            p == crate::project::PROJECT_FILE
-                || crate::codeowners::LOCATIONS.contains(&p.as_str())
-                || p.starts_with("apps/base/_common/")
-        })
-    });
-    let affected = |a: &crate::discover::App| match changed {
-        Some(c) if !shared_changed => c
-            .iter()
-            .any(|p| a.deps.contains(p) || p.starts_with(&format!("{}/", a.dir))),
-        _ => true,
     };
     let apps: Vec<&crate::discover::App> = repo
         .apps()
@@ -171,7 +269,7 @@ fn render_and_validate(
                 .iter()
                 .any(|f| a.deps.contains(f) || f.starts_with(&format!("{}/", a.dir)))
         })
-        .filter(|a| affected(a))
+        .filter(|a| opts.affects(a))
         .collect();
     let rendered_apps = apps.iter().map(|a| a.dir.clone()).collect();
     let results: Vec<Result<Vec<crate::render::Resource>, Diagnostic>> = apps

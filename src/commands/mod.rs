@@ -9,6 +9,7 @@
 //! diagnostics.
 
 pub mod build;
+pub mod cache;
 pub mod check;
 pub mod compile;
 pub mod diff;
@@ -40,6 +41,8 @@ pub struct Output {
     pub quiet: bool,
     /// `-v` count.
     pub verbose: u8,
+    /// Whether the on-disk cache may be read and written (not `--no-cache`).
+    pub cache: bool,
 }
 
 /// Runs the command line and returns its exit status.
@@ -63,6 +66,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
         },
         quiet: cli.quiet,
         verbose: cli.verbose,
+        cache: !cli.no_cache,
     };
     let start = match cli.dir {
         Some(dir) => dir,
@@ -99,6 +103,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Resul
         Command::Images(args) => images::run(&root, &args, output, out, err),
         Command::Secrets(cmd) => secrets::run(&start, &root, &cmd, output, out, err),
         Command::Hook(cmd) => hook::run(&root, &cmd, output, out, err),
+        Command::Cache(cmd) => cache::run(&root, &cmd, output, out, err),
     }
 }
 

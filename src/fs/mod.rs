@@ -100,6 +100,19 @@ pub struct StagedChanges {
     pub paths: std::collections::BTreeSet<String>,
 }
 
+/// The common git directory (`.git`; the main one for a linked worktree) of the repository
+/// whose work tree contains `root`, without listing anything; `None` outside a repository.
+///
+/// # Errors
+/// The root cannot be canonicalised, or the repository cannot be opened.
+pub fn git_common_dir(root: &Path) -> Result<Option<PathBuf>, FsError> {
+    let root = std::fs::canonicalize(root).map_err(|source| FsError::Io {
+        path: root.to_owned(),
+        source,
+    })?;
+    Ok(git::discover(&root)?.map(|(_, location)| location.common_dir))
+}
+
 /// Inputs to [`RepoFs::open_with`] that change what the view contains.
 ///
 /// Everything here is explicit on purpose: the module itself never reads environment variables,
@@ -226,6 +239,22 @@ pub struct RepoFs {
     ignores: Ignores,
     /// [`Source::Index`] only: what the index changes relative to `HEAD`.
     staged: Option<StagedChanges>,
+    /// How lookups find paths.
+    lookups: Lookups,
+}
+
+/// The state of [`RepoFs::lookup`]: how many binary searches so far, and the hash index that
+/// replaces them after [`Lookups::BINARY_SEARCHES`].
+#[derive(Debug, Default)]
+struct Lookups {
+    count: std::sync::atomic::AtomicUsize,
+    index: std::sync::OnceLock<HashMap<Box<str>, Found>>,
+}
+
+impl Lookups {
+    /// Enough for a command that looks up a handful of paths (a cache hit), few enough that a
+    /// command resolving thousands does not pay for them.
+    const BINARY_SEARCHES: usize = 256;
 }
 
 // `read` is called from rayon workers by later stages; keep that a compile-time promise.
@@ -352,6 +381,7 @@ impl RepoFs {
             tracked: Vec::new(),
             ignores: listing.ignores,
             staged: listing.staged,
+            lookups: Lookups::default(),
         })
     }
 
@@ -373,6 +403,7 @@ impl RepoFs {
             tracked,
             ignores: listing.ignores,
             staged: None,
+            lookups: Lookups::default(),
         }
     }
 }
@@ -705,6 +736,24 @@ impl RepoFs {
         if path.is_empty() {
             return Some(Found::Dir);
         }
+        // A few lookups binary-search the sorted list; a run that looks up many paths (path
+        // resolution during discovery does thousands) gets a hash index, built once.
+        if let Some(index) = self.lookups.index.get() {
+            return index.get(path).copied();
+        }
+        if self
+            .lookups
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            >= Lookups::BINARY_SEARCHES
+        {
+            return self
+                .lookups
+                .index
+                .get_or_init(|| self.hash_index())
+                .get(path)
+                .copied();
+        }
         match self.files.binary_search_by(|e| e.path.as_str().cmp(path)) {
             Ok(i) => Some(Found::from(self.files[i].kind)),
             // A directory exists when something is below it.
@@ -713,6 +762,23 @@ impl RepoFs {
                 (!below.is_empty()).then_some(Found::Dir)
             }
         }
+    }
+
+    /// Every entry and every directory above one, for [`RepoFs::lookup`].
+    fn hash_index(&self) -> HashMap<Box<str>, Found> {
+        let mut index: HashMap<Box<str>, Found> = HashMap::with_capacity(self.files.len() * 3 / 2);
+        for entry in &self.files {
+            index.insert(entry.path.as_str().into(), Found::from(entry.kind));
+            let mut dir = entry.path.as_str();
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                if index.contains_key(parent) {
+                    break; // Its ancestors are in too.
+                }
+                index.insert(parent.into(), Found::Dir);
+                dir = parent;
+            }
+        }
+        index
     }
 
     /// The index range of entries whose path starts with `prefix` (all entries for `""`).

@@ -155,19 +155,40 @@ pub fn check(
         }
     }
 
-    let (uses, diags) = effective_uses(loader, repo);
-    // With a manifest unreadable, "no manifest uses this image" cannot be known.
-    let all_manifests_read = diags.is_empty();
+    // `--staged`: only the files the affected apps reach (see `Options::affects`).
+    let scope: Option<std::collections::HashSet<&str>> =
+        (opts.changed.is_some() && !opts.shared_changed()).then(|| {
+            repo.apps()
+                .filter(|a| env_selected(opts, &a.env) && opts.affects(a))
+                .flat_map(|a| a.deps.iter().map(String::as_str))
+                .collect()
+        });
+    let (uses, diags) = effective_uses(loader, repo, scope.as_ref());
+    // With a manifest unreadable (or not read), "no manifest uses this image" cannot be known.
+    let all_manifests_read = diags.is_empty() && scope.is_none();
     out.extend(diags);
 
     // Which roots to judge: every selected overlay, and every base (an unused base is
-    // still a Kustomize target a user may build).
+    // still a Kustomize target a user may build); for `--staged`, those the change reaches.
+    let in_scope = |dir: &str| {
+        scope.as_ref().is_none_or(|files| {
+            files.iter().any(|f| {
+                f.strip_prefix(dir)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+        })
+    };
     let mut roots: Vec<&str> = repo
         .apps()
-        .filter(|a| env_selected(opts, &a.env))
+        .filter(|a| env_selected(opts, &a.env) && opts.affects(a))
         .filter_map(|a| a.deploy.as_deref())
         .collect();
-    roots.extend(repo.bases.iter().filter_map(|b| b.deploy.as_deref()));
+    roots.extend(
+        repo.bases
+            .iter()
+            .filter_map(|b| b.deploy.as_deref())
+            .filter(|d| in_scope(d)),
+    );
 
     let registries: Vec<(&str, String)> = project
         .images
@@ -274,8 +295,12 @@ fn split_reference(reference: &str) -> (&str, Option<&str>) {
 type Uses = HashMap<String, Arc<Vec<ImageUse>>>;
 
 /// The image references every kustomization renders, after its `images:` overrides.
-fn effective_uses(loader: &Loader<'_>, repo: &Repo) -> (Uses, Vec<Diagnostic>) {
-    // Scan every resource and patch file once, in parallel.
+fn effective_uses(
+    loader: &Loader<'_>,
+    repo: &Repo,
+    scope: Option<&std::collections::HashSet<&str>>,
+) -> (Uses, Vec<Diagnostic>) {
+    // Scan every resource and patch file (in scope) once, in parallel.
     let mut files: Vec<&str> = repo
         .kustomizations
         .values()
@@ -290,6 +315,7 @@ fn effective_uses(loader: &Loader<'_>, repo: &Repo) -> (Uses, Vec<Diagnostic>) {
             Target::File(f) => Some(f.as_str()),
             _ => None,
         })
+        .filter(|f| scope.is_none_or(|s| s.contains(f)))
         .collect();
     files.sort_unstable();
     files.dedup();

@@ -25,6 +25,52 @@ pub struct Options {
     /// Only these environments' apps (all when empty). Bases, images, CODEOWNERS and
     /// plaintext rules always apply to the whole repository.
     pub envs: Vec<String>,
+    /// `kiln check --staged`: the paths the commit changes. Rules that read file contents
+    /// (plaintext secrets and keys, image references) and rendering look only at the files
+    /// changed and the apps they reach, unless a file every app shares changed
+    /// ([`Options::shared_changed`]). Rules on the repository's shape (layout, CODEOWNERS,
+    /// plaintext folders) always look at everything: they read no file contents.
+    pub changed: Option<std::collections::BTreeSet<String>>,
+}
+
+impl Options {
+    /// Whether a change touches what every app shares: `kiln.yaml`, CODEOWNERS, or the common
+    /// base `apps/base/_common`. Then nothing is scoped.
+    pub fn shared_changed(&self) -> bool {
+        self.changed.as_ref().is_some_and(|c| {
+            c.contains(crate::project::PROJECT_FILE)
+                || crate::codeowners::LOCATIONS.iter().any(|l| c.contains(*l))
+                || has_below(c, "apps/base/_common")
+        })
+    }
+
+    /// Whether `app` is checked in depth (its images, its render): always, unless the check is
+    /// scoped to changed paths and none of them is in the app's dependency set or folder.
+    pub fn affects(&self, app: &crate::discover::App) -> bool {
+        match &self.changed {
+            Some(changed) if !self.shared_changed() => {
+                app.deps.iter().any(|d| changed.contains(d)) || has_below(changed, &app.dir)
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether the contents of `path` are read by the per-file rules.
+    pub fn covers_file(&self, path: &str) -> bool {
+        match &self.changed {
+            Some(changed) if !self.shared_changed() => changed.contains(path),
+            _ => true,
+        }
+    }
+}
+
+/// Whether a sorted set of paths holds one below the folder `dir`.
+fn has_below(paths: &std::collections::BTreeSet<String>, dir: &str) -> bool {
+    let prefix = format!("{dir}/");
+    paths
+        .range(prefix.clone()..)
+        .next()
+        .is_some_and(|p| p.starts_with(&prefix))
 }
 
 /// Runs every rule and collects the diagnostics, sorted and deduplicated.
@@ -46,7 +92,7 @@ pub fn validate(
         || {
             rayon::join(
                 || owners::check(loader, project, repo),
-                || plaintext::check(loader, project, repo),
+                || plaintext::check(loader, project, repo, opts),
             )
         },
     );

@@ -19,11 +19,16 @@ use crate::project::Project;
 use crate::yaml::Node;
 
 /// Runs the plaintext rules.
-pub fn check(loader: &Loader<'_>, project: &Project, repo: &Repo) -> Vec<Diagnostic> {
+pub fn check(
+    loader: &Loader<'_>,
+    project: &Project,
+    repo: &Repo,
+    opts: &super::Options,
+) -> Vec<Diagnostic> {
     let fs = loader.fs();
-    let mut out = plaintext_secrets(loader);
-    out.extend(half_encrypted(loader));
-    out.extend(private_keys(fs, &project.secrets.allowed_key_files));
+    let mut out = plaintext_secrets(loader, opts);
+    out.extend(half_encrypted(loader, opts));
+    out.extend(private_keys(fs, &project.secrets.allowed_key_files, opts));
     let mut not_ignored = BTreeSet::new();
 
     for entry in fs.files() {
@@ -70,16 +75,23 @@ pub fn check(loader: &Loader<'_>, project: &Project, repo: &Repo) -> Vec<Diagnos
     out
 }
 
+/// The manifests under `apps/` (YAML and JSON, outside plaintext folders) whose contents the
+/// rules read: all of them, or the changed ones for `--staged`.
+fn manifests<'a>(loader: &Loader<'a>, opts: &super::Options) -> Vec<&'a str> {
+    crate::discover::files_under(loader.fs(), &format!("{APPS_DIR}/"))
+        .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml") || p.ends_with(".json"))
+        .filter(|p| plaintext_dir(p).is_none())
+        .filter(|p| opts.covers_file(p))
+        .collect()
+}
+
 /// Every `kind: Secret` document under `apps/` with a `data` or `stringData` value in clear.
 ///
 /// Files are read through the loader, which already holds most manifests, and parsed only
 /// when their text mentions `Secret`. Files that cannot be read or parsed are left to the
 /// rules that use them: this rule only reports what it can see.
-fn plaintext_secrets(loader: &Loader<'_>) -> Vec<Diagnostic> {
-    let files: Vec<&str> = crate::discover::files_under(loader.fs(), &format!("{APPS_DIR}/"))
-        .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml") || p.ends_with(".json"))
-        .filter(|p| plaintext_dir(p).is_none())
-        .collect();
+fn plaintext_secrets(loader: &Loader<'_>, opts: &super::Options) -> Vec<Diagnostic> {
+    let files = manifests(loader, opts);
     files
         .par_iter()
         .flat_map_iter(|&path| {
@@ -110,13 +122,18 @@ fn plaintext_secrets(loader: &Loader<'_>) -> Vec<Diagnostic> {
 /// Files that hold an age private key (`AGE-SECRET-KEY-1…`), other than those `kiln.yaml`
 /// allows. Every file of the view is looked at (up to 1 MiB; a key is 74 bytes), because a key
 /// can be pasted anywhere; git-ignored files are not part of the view.
-fn private_keys(fs: &crate::fs::RepoFs, allowed: &[String]) -> Vec<Diagnostic> {
+fn private_keys(
+    fs: &crate::fs::RepoFs,
+    allowed: &[String],
+    opts: &super::Options,
+) -> Vec<Diagnostic> {
     const MARKER: &[u8] = b"AGE-SECRET-KEY-1";
     let files: Vec<&str> = fs
         .files()
         .iter()
         .filter(|e| !allowed.iter().any(|a| a == &e.path))
         .filter(|e| plaintext_dir(&e.path).is_none())
+        .filter(|e| opts.covers_file(&e.path))
         .map(|e| e.path.as_str())
         .collect();
     files
@@ -149,12 +166,9 @@ fn private_keys(fs: &crate::fs::RepoFs, allowed: &[String]) -> Vec<Diagnostic> {
 /// SOPS files under `apps/` with values in clear that their own rule says must be encrypted
 /// (edited by hand after encryption). Needs no key; the MAC is verified where keys exist
 /// (`kiln secrets status`, rendering).
-fn half_encrypted(loader: &Loader<'_>) -> Vec<Diagnostic> {
+fn half_encrypted(loader: &Loader<'_>, opts: &super::Options) -> Vec<Diagnostic> {
     use crate::secrets::sops::{Format, unencrypted_values};
-    let files: Vec<&str> = crate::discover::files_under(loader.fs(), &format!("{APPS_DIR}/"))
-        .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml") || p.ends_with(".json"))
-        .filter(|p| plaintext_dir(p).is_none())
-        .collect();
+    let files = manifests(loader, opts);
     files
         .par_iter()
         .filter_map(|&path| {

@@ -50,7 +50,9 @@ const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 /// `start..end` are byte offsets into the text given to [`parse_documents`] (so a leading byte
 /// order mark counts 3 bytes); `line` and `col` locate `start`, both 1-based, with `col` counted
 /// in characters (a tab is one column, a leading byte order mark is not counted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Span {
     /// Byte offset of the first byte.
     pub start: usize,
