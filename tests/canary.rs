@@ -130,6 +130,9 @@ fn no_command_leaks_a_planted_secret() {
         (vec!["check", "--staged"], true),
         (vec!["--format", "json", "check"], true),
         (vec!["check", "--rev", "HEAD"], true),
+        // Again: now from the cache.
+        (vec!["-vv", "check", "--rev", "HEAD"], true),
+        (vec!["check", "--rev", "HEAD"], false),
         (vec!["build", "apps/vagrant/postgres/deploy"], true),
         (vec!["compile", "--all", "--out", &out_arg], true),
         (vec!["-vv", "compile", "--all", "--out", &out_arg], true),
@@ -164,8 +167,12 @@ fn no_command_leaks_a_planted_secret() {
     }
     std::fs::remove_file(repo.join("changed.yaml")).expect("remove");
 
-    // Files kiln wrote, and every git object of every branch (rendered ones included).
+    // Files kiln wrote (its cache included), and every git object of every branch (rendered
+    // ones included).
     assert_tree_clean(&out);
+    let cache = repo.join(".git/kiln/cache");
+    assert!(cache.join("check").is_dir(), "the checks filled the cache");
+    assert_tree_clean(&cache);
     let history = git(&repo, &["log", "--all", "-p", "--format=%H %s%n%b"]);
     assert_clean("git history", history.as_bytes());
     let notes = git(&repo, &["log", "-p", "refs/notes/hydrator.metadata"]);
