@@ -172,3 +172,171 @@ fn an_identical_check_is_replayed_from_the_cache_with_the_same_output() {
     assert_eq!(nothing.status.code(), Some(0));
     assert!(cache_files(&cache).is_empty(), "--no-cache writes nothing");
 }
+
+fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn before_the_first_commit_every_app_is_checked() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    example_repo(repo.path());
+    git(repo.path(), &["update-ref", "-d", "refs/heads/main"]);
+    let o = kiln(repo.path(), &["-v", "check", "--staged"], &[]);
+    let stderr = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("no commit yet"), "{stderr}");
+    assert_eq!(rendered_apps(&stderr).len(), 6, "{stderr}");
+}
+
+#[test]
+fn an_empty_commit_renders_nothing_and_says_so() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    example_repo(repo.path());
+    let o = kiln(repo.path(), &["-v", "check", "--staged"], &[]);
+    let stderr = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("nothing is staged"), "{stderr}");
+    assert!(rendered_apps(&stderr).is_empty(), "{stderr}");
+}
+
+#[test]
+fn paths_with_spaces_and_non_ascii_characters_reach_their_app() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    example_repo(repo.path());
+    let dir = repo.path().join("apps/prod/web/deploy");
+    std::fs::write(
+        dir.join("extra config é.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: web\ndata:\n  a: b\n",
+    )
+    .expect("write");
+    let k = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&k).expect("readable");
+    std::fs::write(
+        &k,
+        text.replace(
+            "- ../../../base/web/deploy",
+            "- ../../../base/web/deploy\n- extra config é.yaml",
+        ),
+    )
+    .expect("write");
+    git(repo.path(), &["add", "-A"]);
+    let o = kiln(repo.path(), &["-v", "check", "--staged"], &[]);
+    let stderr = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert_eq!(rendered_apps(&stderr), ["apps/prod/web"], "{stderr}");
+}
+
+#[test]
+fn a_staged_deletion_of_a_whole_app_is_reported_not_rendered() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    example_repo(repo.path());
+    git(repo.path(), &["rm", "-r", "-q", "apps/prod/web"]);
+    let o = kiln(repo.path(), &["-v", "check", "--staged"], &[]);
+    let stderr = stderr_of(&o);
+    assert_ne!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("removed apps/prod/web: its folder is deleted"),
+        "{stderr}"
+    );
+    assert!(rendered_apps(&stderr).is_empty(), "{stderr}");
+}
+
+/// Two branches that change the same line of `apps/prod/web`; returns the repository.
+fn diverged() -> tempfile::TempDir {
+    let repo = tempfile::tempdir().expect("tempdir");
+    example_repo(repo.path());
+    let replicas = repo.path().join("apps/prod/web/deploy/replicas.yaml");
+    let text = std::fs::read_to_string(&replicas).expect("readable");
+    git(repo.path(), &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(&replicas, text.replace("replicas: 4", "replicas: 6")).expect("write");
+    git(repo.path(), &["commit", "-q", "-am", "six"]);
+    git(repo.path(), &["checkout", "-q", "main"]);
+    std::fs::write(&replicas, text.replace("replicas: 4", "replicas: 7")).expect("write");
+    git(repo.path(), &["commit", "-q", "-am", "seven"]);
+    repo
+}
+
+/// Runs git expecting it to fail (a conflict).
+fn git_fails(dir: &std::path::Path, args: &[&str]) {
+    let o = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_DIR")
+        .output()
+        .expect("git runs");
+    assert!(!o.status.success(), "git {args:?} conflicts");
+}
+
+#[test]
+fn a_merge_or_rebase_in_progress_is_named_and_conflicts_are_warned_about() {
+    let repo = diverged();
+    git_fails(repo.path(), &["merge", "-q", "feature"]);
+    let o = kiln(repo.path(), &["-v", "check", "--staged"], &[]);
+    let stderr = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("a merge is in progress"), "{stderr}");
+    assert!(
+        stderr.contains("apps/prod/web/deploy/replicas.yaml has unresolved merge conflicts"),
+        "{stderr}"
+    );
+    // Resolved and staged: an ordinary check of the merge result.
+    let replicas = repo.path().join("apps/prod/web/deploy/replicas.yaml");
+    let text = std::fs::read_to_string(&replicas).expect("readable");
+    let resolved: String = text
+        .lines()
+        .filter(|l| {
+            !l.starts_with("<<<<<<<")
+                && !l.starts_with("=======")
+                && !l.starts_with(">>>>>>>")
+                && !l.contains("replicas: 6")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&replicas, resolved).expect("write");
+    git(repo.path(), &["add", "-A"]);
+    let o = kiln(repo.path(), &["-v", "check", "--staged"], &[]);
+    let stderr = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("unresolved"), "{stderr}");
+
+    let repo = diverged();
+    git(repo.path(), &["checkout", "-q", "feature"]);
+    git_fails(repo.path(), &["rebase", "main"]);
+    let o = kiln(repo.path(), &["-v", "check", "--staged"], &[]);
+    let stderr = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("a rebase is in progress"), "{stderr}");
+    assert!(stderr.contains("unresolved merge conflicts"), "{stderr}");
+}
+
+#[test]
+fn when_kiln_itself_fails_the_hook_says_it_was_kiln() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    example_repo(repo.path());
+    std::fs::write(repo.path().join(".git/index"), b"DIRC garbage").expect("write");
+    let o = kiln(repo.path(), &["check", "--staged"], &[]);
+    let stderr = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kiln check --staged could not check this commit (exit 2)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_hook_without_kiln_on_the_path_stops_the_commit_and_says_why() {
+    let hook = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks/pre-commit");
+    let o = std::process::Command::new("/bin/sh")
+        .arg(hook)
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("sh runs");
+    let stderr = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("kiln is not on the PATH"), "{stderr}");
+}

@@ -12,6 +12,10 @@ use crate::validate::{self, Options};
 
 use super::{Output, emit, fail, load_project, open, source_of};
 
+/// What `kiln check --staged` (the pre-commit hook) adds when kiln itself could not do its job,
+/// so nobody takes kiln's failure for a finding in the commit.
+const KILN_FAILED: &str = "kiln check --staged could not check this commit (exit 2): the commit is stopped by kiln's own failure above, not by a finding in it; fix the cause, or commit with --no-verify to skip the check";
+
 /// What a check found and what it tells the user besides diagnostics; what the cache keeps.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Outcome {
@@ -25,6 +29,20 @@ struct Outcome {
 
 /// Runs `kiln check`.
 pub fn run(
+    root: &Path,
+    args: &CheckArgs,
+    output: Output,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<ExitStatus> {
+    let status = check(root, args, output, out, err)?;
+    if status == ExitStatus::Error && args.source.staged {
+        writeln!(err, "{KILN_FAILED}")?;
+    }
+    Ok(status)
+}
+
+fn check(
     root: &Path,
     args: &CheckArgs,
     output: Output,
@@ -125,6 +143,10 @@ fn cache_key(fs: &crate::fs::RepoFs, args: &CheckArgs) -> Option<Key> {
                 .as_ref()
                 .map_or(&b"unborn"[..], |t| t.as_bytes()),
         );
+        key.field(staged.operation.unwrap_or_default().as_bytes());
+        for path in &staged.unmerged {
+            key.field(b"unmerged").field(path.as_bytes());
+        }
     }
     for (entry, id) in entries {
         key.field(entry.path.as_bytes())
@@ -195,6 +217,28 @@ fn compute(
         .collect();
     let (rendered_apps, found) = render_and_validate(fs, loader, &project, &repo, &opts, &broken);
     diags.extend(found);
+    let mut report = Vec::new();
+    if let Some(staged) = fs.staged_changes() {
+        report = staged_report(staged, &repo);
+        if let Some(first) = staged.unmerged.first() {
+            diags.push(
+                Diagnostic::new(
+                    Code::Git,
+                    format!(
+                        "{} has unresolved merge conflicts{}: it is checked as \"ours\", and git commits nothing until it is resolved",
+                        first,
+                        match staged.unmerged.len() {
+                            1 => String::new(),
+                            n => format!(" (and {} more paths)", n - 1),
+                        }
+                    ),
+                )
+                .in_file(first)
+                .severity(crate::diagnostics::Severity::Warning)
+                .hint("resolve the conflict and `git add` the file"),
+            );
+        }
+    }
     diags.finish();
 
     if output.verbose > 1 {
@@ -212,20 +256,18 @@ fn compute(
         repo.apps()
             .filter(|a| validate::env_selected(&opts, &a.env))
     };
-    let report = selected()
-        .map(|app| {
-            let rendered = if rendered_apps.contains(&app.dir) {
-                ", rendered and validated"
-            } else {
-                ""
-            };
-            format!(
-                "checked {} ({} files in its dependency set{rendered})",
-                app.dir,
-                app.deps.len()
-            )
-        })
-        .collect();
+    report.extend(selected().map(|app| {
+        let rendered = if rendered_apps.contains(&app.dir) {
+            ", rendered and validated"
+        } else {
+            ""
+        };
+        format!(
+            "checked {} ({} files in its dependency set{rendered})",
+            app.dir,
+            app.deps.len()
+        )
+    }));
     let summary = format!(
         "kiln check: {}, {}, {}: ok",
         plural(selected().count(), "app"),
@@ -304,6 +346,40 @@ fn render_and_validate(
         loader,
     ));
     (rendered_apps, out)
+}
+
+/// `-v` for `--staged`: what git is doing, and what the staged change does to apps.
+fn staged_report(staged: &crate::fs::StagedChanges, repo: &discover::Repo) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(operation) = staged.operation {
+        lines.push(format!(
+            "a {operation} is in progress: checking what is staged against HEAD"
+        ));
+    }
+    if staged.head_tree.is_none() {
+        lines.push("no commit yet: everything staged is new, every app is checked".to_owned());
+    } else if staged.paths.is_empty() {
+        lines.push("nothing is staged (an empty commit): no app needs rendering".to_owned());
+    }
+    // Changed paths under an app folder that no longer exists: the app is deleted.
+    let mut removed = std::collections::BTreeSet::new();
+    for path in &staged.paths {
+        let mut parts = path.splitn(4, '/');
+        if let (Some("apps"), Some(env), Some(app), Some(_)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        {
+            let dir = format!("apps/{env}/{app}");
+            if env != "base" && !repo.apps().any(|a| a.dir == dir) {
+                removed.insert(dir);
+            }
+        }
+    }
+    for dir in removed {
+        lines.push(format!(
+            "removed {dir}: its folder is deleted by what is staged, nothing to render"
+        ));
+    }
+    lines
 }
 
 fn plural(n: usize, word: &str) -> String {

@@ -185,6 +185,26 @@ fn staged_changes(
     index: &gix::index::File,
     entries: &[GitEntry],
 ) -> Result<super::StagedChanges, FsError> {
+    let strip = prefix_with_slash(&location.prefix);
+    let mut unmerged: Vec<String> = index
+        .entries()
+        .iter()
+        .filter(|e| e.stage() != gix::index::entry::Stage::Unconflicted)
+        .filter_map(|e| e.path(index).strip_prefix(strip.as_bytes()))
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    unmerged.dedup();
+    let git_dir = repo.git_dir();
+    let operation = [
+        ("rebase-merge", "rebase"),
+        ("rebase-apply", "rebase"),
+        ("MERGE_HEAD", "merge"),
+        ("CHERRY_PICK_HEAD", "cherry-pick"),
+        ("REVERT_HEAD", "revert"),
+    ]
+    .into_iter()
+    .find(|(file, _)| git_dir.join(file).exists())
+    .map(|(_, operation)| operation);
     let head = repo
         .head()
         .map_err(|err| git_error("cannot read HEAD", &err))?;
@@ -192,6 +212,8 @@ fn staged_changes(
         return Ok(super::StagedChanges {
             head_tree: None,
             paths: entries.iter().map(|e| e.path.clone()).collect(),
+            unmerged,
+            operation,
         });
     }
     let head_tree = repo
@@ -298,6 +320,8 @@ fn staged_changes(
     Ok(super::StagedChanges {
         head_tree: Some(head_tree),
         paths,
+        unmerged,
+        operation,
     })
 }
 

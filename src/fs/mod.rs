@@ -98,6 +98,10 @@ pub struct StagedChanges {
     /// View paths added, removed, or with another blob or mode than in `HEAD` (all of them
     /// before the first commit), sorted.
     pub paths: std::collections::BTreeSet<String>,
+    /// Paths with unresolved merge conflicts (the view shows "ours" for them), sorted.
+    pub unmerged: Vec<String>,
+    /// The operation git is in the middle of: `merge`, `rebase`, `cherry-pick` or `revert`.
+    pub operation: Option<&'static str>,
 }
 
 /// The common git directory (`.git`; the main one for a linked worktree) of the repository
