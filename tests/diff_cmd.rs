@@ -115,3 +115,62 @@ fn a_changed_secret_shows_keys_never_values() {
         }
     }
 }
+
+/// Entry files of one kind of the cache.
+fn cache_entries(repo: &std::path::Path, kind: &str) -> Vec<std::path::PathBuf> {
+    let dir = repo.join(".git/kiln/cache").join(kind);
+    let mut files = Vec::new();
+    for sub in std::fs::read_dir(&dir).into_iter().flatten() {
+        for entry in std::fs::read_dir(sub.expect("entry").path()).expect("readable") {
+            files.push(entry.expect("entry").path());
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_repeated_diff_reads_renders_from_the_cache_and_prints_the_same() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    example_repo(repo.path());
+    let replicas = repo.path().join("apps/prod/web/deploy/replicas.yaml");
+    let text = std::fs::read_to_string(&replicas).expect("readable");
+    std::fs::write(&replicas, text.replace("replicas: 4", "replicas: 9")).expect("write");
+    // A change to an app with a Secret too: it is rendered on both sides but never stored.
+    let postgres = repo
+        .path()
+        .join("apps/vagrant/postgres/deploy/kustomization.yaml");
+    let text = std::fs::read_to_string(&postgres).expect("readable");
+    std::fs::write(&postgres, format!("{text}  example.org/touched: \"yes\"\n")).expect("write");
+    let key = example_key();
+    let env = [("SOPS_AGE_KEY_FILE", key.as_path())];
+
+    let first = kiln(repo.path(), &["diff", "--base", "HEAD"], &env);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(stdout(&first).contains("replicas: 9"), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("example.org/touched"),
+        "{}",
+        stdout(&first)
+    );
+    // Both sides of apps/prod/web; nothing of postgres (it holds a Secret).
+    let entries = cache_entries(repo.path(), "render");
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for entry in &entries {
+        let bytes = std::fs::read(entry).expect("read");
+        assert!(!String::from_utf8_lossy(&bytes).contains("kind: Secret"));
+    }
+    let again = kiln(repo.path(), &["diff", "--base", "HEAD"], &env);
+    assert_eq!(stdout(&again), stdout(&first));
+    let uncached = kiln(repo.path(), &["--no-cache", "diff", "--base", "HEAD"], &env);
+    assert_eq!(stdout(&uncached), stdout(&first));
+
+    // A corrupted entry is a miss: the diff is the same, and the entry is rewritten.
+    std::fs::write(&entries[0], b"kiln-cache1\ngarbage").expect("write");
+    let repaired = kiln(repo.path(), &["diff", "--base", "HEAD"], &env);
+    assert_eq!(stdout(&repaired), stdout(&first));
+    assert_ne!(
+        std::fs::read(&entries[0]).expect("read"),
+        b"kiln-cache1\ngarbage"
+    );
+}

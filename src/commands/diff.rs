@@ -14,6 +14,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::cache::{Cache, KeyBuilder, Kind};
 use crate::cli::{DiffArgs, Format};
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus, Severity};
 use crate::diff::{self, Objects};
@@ -133,8 +134,26 @@ pub fn run(
     };
 
     let mut diags = Diagnostics::new();
-    let base_objects = render_side(&base, &base_apps, &unchanged, &mut diags, "base");
-    let head_objects = render_side(&head, &head_apps, &unchanged, &mut diags, "head");
+    let cache = output
+        .cache
+        .then(|| head.fs.git_dir().map(Cache::in_git_dir))
+        .flatten();
+    let base_objects = render_side(
+        &base,
+        &base_apps,
+        &unchanged,
+        cache.as_ref(),
+        &mut diags,
+        "base",
+    );
+    let head_objects = render_side(
+        &head,
+        &head_apps,
+        &unchanged,
+        cache.as_ref(),
+        &mut diags,
+        "head",
+    );
     diags.finish();
     if diags.exit_status() != ExitStatus::Success {
         let none = |_: &str| None;
@@ -161,13 +180,44 @@ pub fn run(
 }
 
 /// Renders the apps of one side that changed, into `env -> app -> objects`.
+///
+/// With a cache, an app rendered before from the same dependency set and configuration is
+/// read back from it instead (its printed output, parsed: `diff` compares printed objects,
+/// and printing is a fixed point of parsing). Only apps whose output holds no Secret and no
+/// decrypted input are stored, so the cache never holds a secret value.
 fn render_side(
     side: &Side<'_>,
     apps: &BTreeMap<(&str, &str), &App>,
     unchanged: &BTreeSet<(&str, &str)>,
+    cache: Option<&Cache>,
     diags: &mut Diagnostics,
     label: &str,
 ) -> Objects {
+    let project = pipeline::project_fingerprint(side.fs, &side.project);
+    let key = |app: &App| {
+        let mut key = KeyBuilder::new(Kind::Render);
+        key.field(app.dir.as_bytes())
+            .field(&pipeline::fingerprint(side.fs, app))
+            .field(&project);
+        key.finish()
+    };
+    let cached = |app: &App| -> Option<Vec<crate::yaml::Node>> {
+        let bytes = cache?.get(Kind::Render, key(app))?;
+        let text = String::from_utf8(bytes).ok()?;
+        let docs = crate::yaml::parse_documents(&text).ok()?;
+        Some(docs.into_iter().map(|d| d.root).collect())
+    };
+    let store = |app: &App, resources: &[crate::render::Resource]| {
+        let secret = resources
+            .iter()
+            .any(|r| r.sensitive || (r.kind() == "Secret" && r.gvk().group.is_empty()));
+        if let (Some(cache), false) = (cache, secret) {
+            let nodes: Vec<&crate::yaml::Node> = resources.iter().map(|r| &r.node).collect();
+            let text = crate::yaml::emit_documents(&nodes);
+            // Failing to store only costs a render next time.
+            let _ = cache.put(Kind::Render, key(app), text.as_bytes());
+        }
+    };
     let rendering = match pipeline::Rendering::new(side.fs, &side.loader, &side.project, &side.repo)
     {
         Ok(r) => r,
@@ -184,9 +234,13 @@ fn render_side(
         .par_iter()
         .filter(|(key, _)| !unchanged.contains(*key))
         .map(|(key, app)| {
-            let result = rendering
-                .render_app(app)
-                .map(|resources| resources.into_iter().map(|r| r.node).collect());
+            if let Some(nodes) = cached(app) {
+                return (*key, Ok(nodes));
+            }
+            let result = rendering.render_app(app).map(|resources| {
+                store(app, &resources);
+                resources.into_iter().map(|r| r.node).collect()
+            });
             (*key, result)
         })
         .collect();
