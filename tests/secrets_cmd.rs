@@ -602,7 +602,13 @@ fn ctrl_c_while_editing_leaves_no_copy_behind() {
     let repo = Repo::new();
     assert_ok(&repo.kiln(&["encrypt", APP]));
     let run = |editor: &str| {
-        Command::new(env!("CARGO_BIN_EXE_kiln"))
+        // A test runner started in the background (`cmd &` in a CI script) inherits SIGINT
+        // ignored, and an ignored signal stays ignored through exec: the "dies" editor below
+        // would survive. Give kiln, and through it the editor, the default disposition a
+        // terminal's foreground job has (GNU env).
+        Command::new("env")
+            .arg("--default-signal=INT")
+            .arg(env!("CARGO_BIN_EXE_kiln"))
             .current_dir(repo.path())
             .env_remove("SOPS_AGE_KEY")
             .env_remove("XDG_CONFIG_HOME")
