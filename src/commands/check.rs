@@ -1,4 +1,8 @@
-//! `kiln check`: discover the repository from the chosen source and run every rule.
+//! `kiln check`: discover the repository from the chosen source and run every rule, render the
+//! apps (for `--staged`, those the staged change affects) and validate their output.
+//!
+//! A check of a git source (the index, a commit) names every input by blob id, so its whole
+//! outcome is kept in `crate::cache` and replayed when the same content is checked again.
 
 use std::io::Write;
 use std::path::Path;
@@ -95,12 +99,17 @@ fn check(
                 Ok(outcome) => outcome,
                 Err(status) => return Ok(status),
             };
-            if let Some((cache, key)) = &cached {
-                // The diagnostics never hold secret values (see ARCHITECTURE.md), so the
-                // outcome may be stored; failing to store only costs time next run.
-                if let Ok(bytes) = serde_json::to_vec(&outcome) {
-                    let _ = cache.put(Kind::Check, *key, &bytes);
-                }
+            // Stored unless kiln could not do its job (a fatal diagnostic may be transient:
+            // an unreadable object, a full disk). The diagnostics never hold secret values
+            // (see ARCHITECTURE.md); failing to store only costs time next run.
+            let fatal = outcome
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == crate::diagnostics::Severity::Fatal);
+            if let (Some((cache, key)), false) = (&cached, fatal)
+                && let Ok(bytes) = serde_json::to_vec(&outcome)
+            {
+                let _ = cache.put(Kind::Check, *key, &bytes);
             }
             outcome
         }
