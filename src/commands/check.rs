@@ -210,9 +210,12 @@ fn compute(
             );
         }
     }
-    let opts = Options {
-        envs: args.envs.clone(),
-        changed: fs.staged_changes().map(|s| s.paths.clone()),
+    let opts = match fs.staged_changes() {
+        Some(staged) => Options::staged(args.envs.clone(), &staged.paths),
+        None => Options {
+            envs: args.envs.clone(),
+            scope: None,
+        },
     };
     diags.extend(validate::validate(loader, &project, &repo, &opts));
     let validated = started.elapsed();

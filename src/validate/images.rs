@@ -156,13 +156,12 @@ pub fn check(
     }
 
     // `--staged`: only the files the affected apps reach (see `Options::affects`).
-    let scope: Option<std::collections::HashSet<&str>> =
-        (opts.changed.is_some() && !opts.shared_changed()).then(|| {
-            repo.apps()
-                .filter(|a| env_selected(opts, &a.env) && opts.affects(a))
-                .flat_map(|a| a.deps.iter().map(String::as_str))
-                .collect()
-        });
+    let scope: Option<std::collections::HashSet<&str>> = opts.scope.is_some().then(|| {
+        repo.apps()
+            .filter(|a| env_selected(opts, &a.env) && opts.affects(a))
+            .flat_map(|a| a.deps.iter().map(String::as_str))
+            .collect()
+    });
     let (uses, diags) = effective_uses(loader, repo, scope.as_ref());
     // With a manifest unreadable (or not read), "no manifest uses this image" cannot be known.
     let all_manifests_read = diags.is_empty() && scope.is_none();

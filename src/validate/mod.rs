@@ -25,42 +25,43 @@ pub struct Options {
     /// Only these environments' apps (all when empty). Bases, images, CODEOWNERS and
     /// plaintext rules always apply to the whole repository.
     pub envs: Vec<String>,
-    /// `kiln check --staged`: the paths the commit changes. Rules that read file contents
-    /// (plaintext secrets and keys, image references) and rendering look only at the files
-    /// changed and the apps they reach, unless a file every app shares changed
-    /// ([`Options::shared_changed`]). Rules on the repository's shape (layout, CODEOWNERS,
+    /// `kiln check --staged`: the changed paths the check is scoped to (see
+    /// [`Options::staged`]); `None` checks everything. Rules that read file contents
+    /// (plaintext secrets and keys, image references) and rendering look only at the changed
+    /// files and the apps they reach; rules on the repository's shape (layout, CODEOWNERS,
     /// plaintext folders) always look at everything: they read no file contents.
-    pub changed: Option<std::collections::BTreeSet<String>>,
+    pub scope: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Options {
-    /// Whether a change touches what every app shares: `kiln.yaml`, CODEOWNERS, or the common
-    /// base `apps/base/_common`. Then nothing is scoped.
-    pub fn shared_changed(&self) -> bool {
-        self.changed.as_ref().is_some_and(|c| {
-            c.contains(crate::project::PROJECT_FILE)
-                || crate::codeowners::LOCATIONS.iter().any(|l| c.contains(*l))
-                || has_below(c, "apps/base/_common")
-        })
+    /// The options of `kiln check --staged`: scoped to the `changed` paths, unless one of them
+    /// is shared by every app (`kiln.yaml`, CODEOWNERS, the common base `apps/base/_common`),
+    /// which leaves nothing unaffected.
+    pub fn staged(envs: Vec<String>, changed: &std::collections::BTreeSet<String>) -> Options {
+        let shared = changed.contains(crate::project::PROJECT_FILE)
+            || crate::codeowners::LOCATIONS
+                .iter()
+                .any(|l| changed.contains(*l))
+            || has_below(changed, "apps/base/_common");
+        Options {
+            envs,
+            scope: (!shared).then(|| changed.clone()),
+        }
     }
 
     /// Whether `app` is checked in depth (its images, its render): always, unless the check is
-    /// scoped to changed paths and none of them is in the app's dependency set or folder.
+    /// scoped and none of the changed paths is in the app's dependency set or folder.
     pub fn affects(&self, app: &crate::discover::App) -> bool {
-        match &self.changed {
-            Some(changed) if !self.shared_changed() => {
-                app.deps.iter().any(|d| changed.contains(d)) || has_below(changed, &app.dir)
-            }
-            _ => true,
-        }
+        self.scope.as_ref().is_none_or(|changed| {
+            app.deps.iter().any(|d| changed.contains(d)) || has_below(changed, &app.dir)
+        })
     }
 
     /// Whether the contents of `path` are read by the per-file rules.
     pub fn covers_file(&self, path: &str) -> bool {
-        match &self.changed {
-            Some(changed) if !self.shared_changed() => changed.contains(path),
-            _ => true,
-        }
+        self.scope
+            .as_ref()
+            .is_none_or(|changed| changed.contains(path))
     }
 }
 
