@@ -14,7 +14,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::cache::{Cache, KeyBuilder, Kind};
+use crate::cache::{Cache, Key, KeyBuilder, Kind};
 use crate::cli::{DiffArgs, Format};
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, ExitStatus, Severity};
 use crate::diff::{self, Objects};
@@ -31,6 +31,8 @@ struct Side<'fs> {
     loader: Loader<'fs>,
     project: Project,
     repo: Repo,
+    /// `pipeline::project_fingerprint` of this side.
+    project_fingerprint: [u8; 32],
 }
 
 impl<'fs> Side<'fs> {
@@ -38,11 +40,13 @@ impl<'fs> Side<'fs> {
         let loader = Loader::new(fs);
         let project = load_project(&loader)?;
         let repo = discover::discover(&loader);
+        let project_fingerprint = pipeline::project_fingerprint(fs, &project);
         Ok(Side {
             fs,
             loader,
             project,
             repo,
+            project_fingerprint,
         })
     }
 }
@@ -101,8 +105,7 @@ pub fn run(
         return fail(d, output, false, out, err);
     }
     let wanted = |env: &str| args.envs.is_empty() || args.envs.iter().any(|e| e == env);
-    let same_config = pipeline::project_fingerprint(base.fs, &base.project)
-        == pipeline::project_fingerprint(head.fs, &head.project);
+    let same_config = base.project_fingerprint == head.project_fingerprint;
 
     // Apps whose inputs are identical on both sides need no rendering.
     let base_apps: BTreeMap<(&str, &str), &App> = base
@@ -193,21 +196,20 @@ fn render_side(
     diags: &mut Diagnostics,
     label: &str,
 ) -> Objects {
-    let project = pipeline::project_fingerprint(side.fs, &side.project);
     let key = |app: &App| {
         let mut key = KeyBuilder::new(Kind::Render);
         key.field(app.dir.as_bytes())
             .field(&pipeline::fingerprint(side.fs, app))
-            .field(&project);
+            .field(&side.project_fingerprint);
         key.finish()
     };
-    let cached = |app: &App| -> Option<Vec<crate::yaml::Node>> {
-        let bytes = cache?.get(Kind::Render, key(app))?;
+    let cached = |key: Key| -> Option<Vec<crate::yaml::Node>> {
+        let bytes = cache?.get(Kind::Render, key)?;
         let text = String::from_utf8(bytes).ok()?;
         let docs = crate::yaml::parse_documents(&text).ok()?;
         Some(docs.into_iter().map(|d| d.root).collect())
     };
-    let store = |app: &App, resources: &[crate::render::Resource]| {
+    let store = |key: Key, resources: &[crate::render::Resource]| {
         let secret = resources
             .iter()
             .any(|r| r.sensitive || (r.kind() == "Secret" && r.gvk().group.is_empty()));
@@ -215,7 +217,7 @@ fn render_side(
             let nodes: Vec<&crate::yaml::Node> = resources.iter().map(|r| &r.node).collect();
             let text = crate::yaml::emit_documents(&nodes);
             // Failing to store only costs a render next time.
-            let _ = cache.put(Kind::Render, key(app), text.as_bytes());
+            let _ = cache.put(Kind::Render, key, text.as_bytes());
         }
     };
     let rendering = match pipeline::Rendering::new(side.fs, &side.loader, &side.project, &side.repo)
@@ -233,15 +235,18 @@ fn render_side(
     let results: Vec<AppResult<'_>> = apps
         .par_iter()
         .filter(|(key, _)| !unchanged.contains(*key))
-        .map(|(key, app)| {
-            if let Some(nodes) = cached(app) {
-                return (*key, Ok(nodes));
+        .map(|(id, app)| {
+            let key = cache.map(|_| key(app));
+            if let Some(nodes) = key.and_then(cached) {
+                return (*id, Ok(nodes));
             }
             let result = rendering.render_app(app).map(|resources| {
-                store(app, &resources);
+                if let Some(key) = key {
+                    store(key, &resources);
+                }
                 resources.into_iter().map(|r| r.node).collect()
             });
-            (*key, result)
+            (*id, result)
         })
         .collect();
     let mut objects = Objects::new();
