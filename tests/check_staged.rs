@@ -259,16 +259,7 @@ fn diverged() -> tempfile::TempDir {
 
 /// Runs git expecting it to fail (a conflict).
 fn git_fails(dir: &std::path::Path, args: &[&str]) {
-    let o = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_DIR")
-        .output()
-        .expect("git runs");
+    let o = common::git_command(dir, args).output().expect("git runs");
     assert!(!o.status.success(), "git {args:?} conflicts");
 }
 

@@ -4,10 +4,11 @@
 //! system configuration, fixed identity and dates, and none of the `GIT_*` variables a
 //! surrounding hook may have exported. Every test that writes ends with `git fsck --strict`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::path::Path;
-use std::process::Command;
 
 use kiln::publish::{
     Identity, PublishError, PublishOutcome, RenderedApp, SourceInfo, hydrated_tree, prepare,
@@ -20,41 +21,9 @@ type TestResult = Result<(), Box<dyn Error>>;
 const BRANCH: &str = "rendered/prod";
 const URL: &str = "https://example.com/gitops.git";
 
-/// Runs `git` hermetically in `dir`; returns its stdout.
+/// Runs `git` hermetically in `dir` (`common::git_command`); returns its stdout.
 fn git(dir: &Path, args: &[&str]) -> Result<String, Box<dyn Error>> {
-    let mut command = Command::new("git");
-    command
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=kiln tests",
-            "-c",
-            "user.email=tests@kiln.invalid",
-            "-c",
-            "core.autocrlf=false",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z");
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_CEILING_DIRECTORIES",
-        "GIT_PREFIX",
-        "GIT_NOTES_REF",
-    ] {
-        command.env_remove(var);
-    }
-    let output = command.output()?;
+    let output = common::git_command(dir, args).output()?;
     if !output.status.success() {
         return Err(format!(
             "git {args:?} failed: {}",

@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// Runs `git` hermetically in `dir` (no global or system configuration, fixed identity and
-/// dates) and returns its stdout; panics with git's stderr on failure.
-pub fn git(dir: &Path, args: &[&str]) -> String {
+/// `git` set up hermetically in `dir`: no global or system configuration, fixed identity and
+/// dates, and none of the `GIT_*` variables a surrounding hook may have exported.
+pub fn git_command(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new("git");
     command
         .current_dir(dir)
@@ -15,6 +15,8 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
             "user.name=kiln tests",
             "-c",
             "user.email=tests@kiln.invalid",
+            "-c",
+            "core.autocrlf=false",
             "-c",
             "commit.gpgsign=false",
             "-c",
@@ -29,11 +31,21 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         "GIT_DIR",
         "GIT_WORK_TREE",
         "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_CEILING_DIRECTORIES",
+        "GIT_PREFIX",
         "GIT_NOTES_REF",
     ] {
         command.env_remove(var);
     }
-    let output = command.output().expect("git runs");
+    command
+}
+
+/// Runs `git` hermetically in `dir` (see [`git_command`]) and returns its stdout; panics with
+/// git's stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = git_command(dir, args).output().expect("git runs");
     assert!(
         output.status.success(),
         "git {args:?}: {}",
