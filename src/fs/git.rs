@@ -296,15 +296,12 @@ fn staged_changes(
     // Index entries below an unchanged directory are HEAD's; compare the others.
     let mut skip = vec![false; entries.len()];
     for dir in &unchanged_dirs {
-        let range = if dir.is_empty() {
-            0..entries.len()
+        let below = if dir.is_empty() {
+            String::new()
         } else {
-            let below = format!("{dir}/");
-            let start = entries.partition_point(|e| e.path.as_str() < below.as_str());
-            let len = entries[start..].partition_point(|e| e.path.starts_with(&below));
-            start..start + len
+            format!("{dir}/")
         };
-        skip[range].fill(true);
+        skip[super::path::prefix_range(entries, &below, |e| e.path.as_str())].fill(true);
     }
     let mut paths = std::collections::BTreeSet::new();
     for (entry, _) in entries.iter().zip(&skip).filter(|(_, skipped)| !**skipped) {

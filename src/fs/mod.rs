@@ -787,12 +787,7 @@ impl RepoFs {
 
     /// The index range of entries whose path starts with `prefix` (all entries for `""`).
     fn prefix_range(&self, prefix: &str) -> std::ops::Range<usize> {
-        if prefix.is_empty() {
-            return 0..self.files.len();
-        }
-        let start = self.files.partition_point(|e| e.path.as_str() < prefix);
-        let len = self.files[start..].partition_point(|e| e.path.starts_with(prefix));
-        start..start + len
+        path::prefix_range(&self.files, prefix, |e| e.path.as_str())
     }
 
     /// The target of the symlink at `path`, as written.

@@ -184,3 +184,18 @@ fn dangling((path, target): &(String, String)) -> FsError {
         target: target.clone(),
     }
 }
+
+/// The range of `sorted` (sorted by path bytes) whose paths start with `prefix`: everything
+/// for `""`, the entries below a folder for `"dir/"`.
+pub(super) fn prefix_range<T>(
+    sorted: &[T],
+    prefix: &str,
+    path: impl Fn(&T) -> &str,
+) -> std::ops::Range<usize> {
+    if prefix.is_empty() {
+        return 0..sorted.len();
+    }
+    let start = sorted.partition_point(|t| path(t) < prefix);
+    let len = sorted[start..].partition_point(|t| path(t).starts_with(prefix));
+    start..start + len
+}
